@@ -1,0 +1,3 @@
+module github.com/hfhost/hfhost/host
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/hfhost/hfhost/plugins/cpu
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/hfhost/hfhost/sdk
+
+go 1.26
