@@ -1,0 +1,183 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/go-plugin"
+	pb "github.com/hfhost/hfhost/sdk/internal/proto/executorv1"
+	"google.golang.org/grpc"
+)
+
+// Handshake is the go-plugin handshake shared by the host and every plugin. The cookie keeps a
+// plugin binary from being run by hand by mistake; the protocol version is negotiated through
+// go-plugin's versioned plugin sets.
+var Handshake = plugin.HandshakeConfig{
+	MagicCookieKey:   "HFHOST_PLUGIN",
+	MagicCookieValue: "executor-8c1f6a2e",
+}
+
+// PluginName is the name under which the executor is dispensed.
+const PluginName = "executor"
+
+// MaxMessageBytes bounds one gRPC message in both directions. go-plugin's default server keeps
+// gRPC's 4 MiB limit, which a single 640x640 image tensor already exceeds.
+const MaxMessageBytes = 1<<31 - 1
+
+// ClientPlugins is what a host passes as go-plugin's ClientConfig.VersionedPlugins.
+func ClientPlugins() map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}}
+}
+
+// GRPCDialOptions raise the client's message limits; pass them as ClientConfig.GRPCDialOptions.
+func GRPCDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+}
+
+// grpcPlugin adapts an Executor to go-plugin's GRPCPlugin.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl Executor
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterExecutorServer(s, &server{impl: p.impl})
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &Client{rpc: pb.NewExecutorClient(c)}, nil
+}
+
+// server serves an Executor over gRPC.
+type server struct {
+	pb.UnimplementedExecutorServer
+	impl Executor
+}
+
+func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	d, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, errorToStatus(err)
+	}
+	return descriptionToProto(d), nil
+}
+
+func (s *server) Load(ctx context.Context, r *pb.LoadRequest) (*pb.LoadResponse, error) {
+	req := &LoadRequest{ModelPath: r.GetModelPath(), Options: r.GetOptions(), CacheDir: r.GetCacheDir(), DeviceID: r.GetDeviceId()}
+	if len(r.GetStaticShapes()) > 0 {
+		req.StaticShapes = make(map[string][]int64, len(r.GetStaticShapes()))
+		for _, s := range r.GetStaticShapes() {
+			req.StaticShapes[s.GetInput()] = s.GetShape()
+		}
+	}
+	info, err := s.impl.Load(ctx, req)
+	if err != nil {
+		return nil, errorToStatus(err)
+	}
+	return &pb.LoadResponse{
+		ModelId: info.ID, Inputs: valueInfosToProto(info.Inputs), Outputs: valueInfosToProto(info.Outputs),
+		LoadMicros: info.LoadTime.Microseconds(), CacheHit: info.CacheHit,
+	}, nil
+}
+
+func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, error) {
+	req := &RunRequest{ModelID: r.GetModelId(), Inputs: valuesFromProto(r.GetInputs())}
+	for _, o := range r.GetOutputs() {
+		req.Outputs = append(req.Outputs, OutputRequest{Name: o.GetName(), Keep: o.GetKeep()})
+	}
+	res, err := s.impl.Run(ctx, req)
+	if err != nil {
+		return nil, errorToStatus(err)
+	}
+	// The timings exclude gRPC's own (un)marshalling, which happens outside this handler; the
+	// host measures the whole round trip itself.
+	return &pb.RunResponse{
+		Outputs: valuesToProto(res.Outputs),
+		Timings: &pb.Timings{DecodeMicros: res.Timings.Decode.Microseconds(), RunMicros: res.Timings.Run.Microseconds(), EncodeMicros: res.Timings.Encode.Microseconds()},
+	}, nil
+}
+
+func (s *server) Release(ctx context.Context, r *pb.ReleaseRequest) (*pb.ReleaseResponse, error) {
+	if err := s.impl.Release(ctx, r.GetHandles()); err != nil {
+		return nil, errorToStatus(err)
+	}
+	return &pb.ReleaseResponse{}, nil
+}
+
+func (s *server) Unload(ctx context.Context, r *pb.UnloadRequest) (*pb.UnloadResponse, error) {
+	if err := s.impl.Unload(ctx, r.GetModelId()); err != nil {
+		return nil, errorToStatus(err)
+	}
+	return &pb.UnloadResponse{}, nil
+}
+
+// Client is the host's view of a plugin: an Executor whose calls cross the process boundary.
+// Errors the plugin returned come back as *Error; transport failures wrap [ErrTransport].
+type Client struct {
+	rpc pb.ExecutorClient
+}
+
+var _ Executor = (*Client)(nil)
+
+// Describe implements Executor.
+func (c *Client) Describe(ctx context.Context) (*Description, error) {
+	r, err := c.rpc.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return nil, errorFromStatus(err)
+	}
+	if int(r.GetProtocolVersion()) != ProtocolVersion {
+		return nil, fmt.Errorf("plugin %q speaks executor protocol v%d, this host speaks v%d: rebuild the plugin against this SDK", r.GetPluginName(), r.GetProtocolVersion(), ProtocolVersion)
+	}
+	return descriptionFromProto(r), nil
+}
+
+// Load implements Executor.
+func (c *Client) Load(ctx context.Context, req *LoadRequest) (*ModelInfo, error) {
+	pr := &pb.LoadRequest{ModelPath: req.ModelPath, Options: req.Options, CacheDir: req.CacheDir, DeviceId: req.DeviceID}
+	for name, shape := range req.StaticShapes {
+		pr.StaticShapes = append(pr.StaticShapes, &pb.StaticShape{Input: name, Shape: shape})
+	}
+	r, err := c.rpc.Load(ctx, pr)
+	if err != nil {
+		return nil, errorFromStatus(err)
+	}
+	return &ModelInfo{
+		ID: r.GetModelId(), Inputs: valueInfosFromProto(r.GetInputs()), Outputs: valueInfosFromProto(r.GetOutputs()),
+		LoadTime: durationFromMicros(r.GetLoadMicros()), CacheHit: r.GetCacheHit(),
+	}, nil
+}
+
+// Run implements Executor.
+func (c *Client) Run(ctx context.Context, req *RunRequest) (*RunResult, error) {
+	pr := &pb.RunRequest{ModelId: req.ModelID, Inputs: valuesToProto(req.Inputs)}
+	for _, o := range req.Outputs {
+		pr.Outputs = append(pr.Outputs, &pb.OutputRequest{Name: o.Name, Keep: o.Keep})
+	}
+	r, err := c.rpc.Run(ctx, pr)
+	if err != nil {
+		return nil, errorFromStatus(err)
+	}
+	t := r.GetTimings()
+	return &RunResult{
+		Outputs: valuesFromProto(r.GetOutputs()),
+		Timings: Timings{Decode: durationFromMicros(t.GetDecodeMicros()), Run: durationFromMicros(t.GetRunMicros()), Encode: durationFromMicros(t.GetEncodeMicros())},
+	}, nil
+}
+
+// Release implements Executor.
+func (c *Client) Release(ctx context.Context, handles []string) error {
+	_, err := c.rpc.Release(ctx, &pb.ReleaseRequest{Handles: handles})
+	return errorFromStatus(err)
+}
+
+// Unload implements Executor.
+func (c *Client) Unload(ctx context.Context, modelID string) error {
+	_, err := c.rpc.Unload(ctx, &pb.UnloadRequest{ModelId: modelID})
+	return errorFromStatus(err)
+}
+
+// IsTransport reports whether err is a transport failure rather than an executor's answer.
+func IsTransport(err error) bool { return errors.Is(err, ErrTransport) }
