@@ -1,0 +1,323 @@
+package imageproc
+
+import (
+	"fmt"
+	"math"
+)
+
+// Resample is a Pillow resampling filter, numbered as PIL.Image.Resampling
+// (and the "resample" field of preprocessor_config.json) numbers them.
+type Resample int
+
+// The Pillow resampling filters.
+const (
+	Nearest  Resample = 0
+	Lanczos  Resample = 1
+	Bilinear Resample = 2
+	Bicubic  Resample = 3
+	Box      Resample = 4
+	Hamming  Resample = 5
+)
+
+// String returns Pillow's name of the filter.
+func (r Resample) String() string {
+	switch r {
+	case Nearest:
+		return "NEAREST"
+	case Lanczos:
+		return "LANCZOS"
+	case Bilinear:
+		return "BILINEAR"
+	case Bicubic:
+		return "BICUBIC"
+	case Box:
+		return "BOX"
+	case Hamming:
+		return "HAMMING"
+	}
+	return fmt.Sprintf("Resample(%d)", int(r))
+}
+
+// pixels is an 8-bit interleaved image with C channels (1 for L, 3 for RGB),
+// the in-memory form Pillow's "L" and "RGB" modes have.
+type pixels struct {
+	W, H, C int
+	Pix     []uint8
+}
+
+func newPixels(w, h, c int) *pixels {
+	return &pixels{W: w, H: h, C: c, Pix: make([]uint8, w*h*c)}
+}
+
+type filter struct {
+	fn      func(float64) float64
+	support float64
+}
+
+func boxFilter(x float64) float64 {
+	if x > -0.5 && x <= 0.5 {
+		return 1
+	}
+	return 0
+}
+
+func bilinearFilter(x float64) float64 {
+	if x < 0 {
+		x = -x
+	}
+	if x < 1 {
+		return 1 - x
+	}
+	return 0
+}
+
+func hammingFilter(x float64) float64 {
+	if x < 0 {
+		x = -x
+	}
+	if x == 0 {
+		return 1
+	}
+	if x >= 1 {
+		return 0
+	}
+	x *= math.Pi
+	// Pillow writes the constants as C float literals (0.54f, 0.46f).
+	return math.Sin(x) / x * (float64(float32(0.54)) + float64(float32(0.46))*math.Cos(x))
+}
+
+func bicubicFilter(x float64) float64 {
+	const a = -0.5
+	if x < 0 {
+		x = -x
+	}
+	if x < 1 {
+		return ((a+2)*x-(a+3))*x*x + 1
+	}
+	if x < 2 {
+		return (((x-5)*x+8)*x - 4) * a
+	}
+	return 0
+}
+
+func sincFilter(x float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	x *= math.Pi
+	return math.Sin(x) / x
+}
+
+func lanczosFilter(x float64) float64 {
+	if -3 <= x && x < 3 {
+		return sincFilter(x) * sincFilter(x/3)
+	}
+	return 0
+}
+
+func filterFor(r Resample) (filter, error) {
+	switch r {
+	case Box:
+		return filter{boxFilter, 0.5}, nil
+	case Bilinear:
+		return filter{bilinearFilter, 1}, nil
+	case Hamming:
+		return filter{hammingFilter, 1}, nil
+	case Bicubic:
+		return filter{bicubicFilter, 2}, nil
+	case Lanczos:
+		return filter{lanczosFilter, 3}, nil
+	}
+	return filter{}, fmt.Errorf("imageproc: resample %d is not a Pillow filter; want 0 (nearest), 1 (lanczos), 2 (bilinear), 3 (bicubic), 4 (box) or 5 (hamming)", int(r))
+}
+
+// precisionBits is Pillow's PRECISION_BITS for 8-bit resampling.
+const precisionBits = 32 - 8 - 2
+
+// coeffs holds Pillow's precomputed fixed-point filter taps for one axis.
+type coeffs struct {
+	ksize  int
+	bounds []int   // xmin, xcount per output sample
+	k      []int32 // ksize taps per output sample
+}
+
+// precomputeCoeffs mirrors Pillow's precompute_coeffs followed by
+// normalize_coeffs_8bpc (Resample.c), in float64 as the C code uses double.
+func precomputeCoeffs(inSize int, in0, in1 float64, outSize int, f filter) coeffs {
+	scale := (in1 - in0) / float64(outSize)
+	filterscale := scale
+	if filterscale < 1 {
+		filterscale = 1
+	}
+	support := f.support * filterscale
+	ksize := int(math.Ceil(support))*2 + 1
+	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), k: make([]int32, outSize*ksize)}
+	kk := make([]float64, ksize)
+	for xx := 0; xx < outSize; xx++ {
+		center := in0 + (float64(xx)+0.5)*scale
+		ss := 1 / filterscale
+		xmin := int(center - support + 0.5)
+		if xmin < 0 {
+			xmin = 0
+		}
+		xmax := int(center + support + 0.5)
+		if xmax > inSize {
+			xmax = inSize
+		}
+		xmax -= xmin
+		ww := 0.0
+		for x := 0; x < xmax; x++ {
+			w := f.fn((float64(x+xmin) - center + 0.5) * ss)
+			kk[x] = w
+			ww += w
+		}
+		for x := 0; x < xmax; x++ {
+			if ww != 0 {
+				kk[x] /= ww
+			}
+		}
+		for x := 0; x < ksize; x++ {
+			v := 0.0
+			if x < xmax {
+				v = kk[x]
+			}
+			if v < 0 {
+				c.k[xx*ksize+x] = int32(-0.5 + v*(1<<precisionBits))
+			} else {
+				c.k[xx*ksize+x] = int32(0.5 + v*(1<<precisionBits))
+			}
+		}
+		c.bounds[2*xx] = xmin
+		c.bounds[2*xx+1] = xmax
+	}
+	return c
+}
+
+func clip8(v int32) uint8 {
+	v >>= precisionBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// resize scales src to w x h exactly as Pillow's Image.resize does for an
+// 8-bit "L" or "RGB" image with the default box and no reducing_gap.
+func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("imageproc: resize target %dx%d must be positive", w, h)
+	}
+	if src.W == w && src.H == h {
+		out := *src
+		out.Pix = append([]uint8(nil), src.Pix...)
+		return &out, nil
+	}
+	if r == Nearest {
+		return resizeNearest(src, w, h), nil
+	}
+	f, err := filterFor(r)
+	if err != nil {
+		return nil, err
+	}
+	needH := w != src.W
+	needV := h != src.H
+	ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f)
+	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f)
+	yFirst := cv.bounds[0]
+	yLast := cv.bounds[2*h-2] + cv.bounds[2*h-1]
+	img := src
+	if needH {
+		for i := 0; i < h; i++ {
+			cv.bounds[2*i] -= yFirst
+		}
+		tmp := newPixels(w, yLast-yFirst, src.C)
+		resampleHorizontal(tmp, src, yFirst, ch)
+		img = tmp
+	}
+	if needV {
+		out := newPixels(img.W, h, img.C)
+		resampleVertical(out, img, cv)
+		img = out
+	}
+	return img, nil
+}
+
+func resampleHorizontal(dst, src *pixels, offset int, c coeffs) {
+	C := src.C
+	for yy := 0; yy < dst.H; yy++ {
+		row := src.Pix[(yy+offset)*src.W*C:]
+		out := dst.Pix[yy*dst.W*C:]
+		for xx := 0; xx < dst.W; xx++ {
+			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+			k := c.k[xx*c.ksize : xx*c.ksize+xcnt]
+			for ch := 0; ch < C; ch++ {
+				ss := int32(1 << (precisionBits - 1))
+				p := row[xmin*C+ch:]
+				for x, kv := range k {
+					ss += int32(p[x*C]) * kv
+				}
+				out[xx*C+ch] = clip8(ss)
+			}
+		}
+	}
+}
+
+func resampleVertical(dst, src *pixels, c coeffs) {
+	C := src.C
+	stride := src.W * C
+	for yy := 0; yy < dst.H; yy++ {
+		ymin, ycnt := c.bounds[2*yy], c.bounds[2*yy+1]
+		k := c.k[yy*c.ksize : yy*c.ksize+ycnt]
+		out := dst.Pix[yy*stride:]
+		for i := 0; i < stride; i++ {
+			ss := int32(1 << (precisionBits - 1))
+			for y, kv := range k {
+				ss += int32(src.Pix[(ymin+y)*stride+i]) * kv
+			}
+			out[i] = clip8(ss)
+		}
+	}
+}
+
+// resizeNearest mirrors Pillow's nearest-neighbour path (ImagingScaleAffine
+// with an accumulated source coordinate).
+func resizeNearest(src *pixels, w, h int) *pixels {
+	out := newPixels(w, h, src.C)
+	ax := float64(src.W) / float64(w)
+	ay := float64(src.H) / float64(h)
+	xin := make([]int, w)
+	xo := ax * 0.5
+	for x := 0; x < w; x++ {
+		xi := coord(xo)
+		if xi >= src.W {
+			xi = src.W - 1
+		}
+		xin[x] = xi
+		xo += ax
+	}
+	yo := ay * 0.5
+	C := src.C
+	for y := 0; y < h; y++ {
+		yi := coord(yo)
+		if yi >= src.H {
+			yi = src.H - 1
+		}
+		row := src.Pix[yi*src.W*C:]
+		o := out.Pix[y*w*C:]
+		for x := 0; x < w; x++ {
+			copy(o[x*C:x*C+C], row[xin[x]*C:xin[x]*C+C])
+		}
+		yo += ay
+	}
+	return out
+}
+
+func coord(v float64) int {
+	if v < 0 {
+		return 0
+	}
+	return int(v)
+}
