@@ -103,6 +103,9 @@ func readMP3Info(b []byte) (*mp3Info, error) {
 	h := b[i:]
 	version := (h[1] >> 3) & 3 // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
 	mode := h[3] >> 6          // 3: mono
+	if version == 0 {
+		return nil, fmt.Errorf("audio: mp3: MPEG-2.5 Layer III (sample rates 8, 11.025, 12 kHz) is not supported by the pure-Go MP3 decoder (github.com/hajimehoshi/go-mp3); supported: MPEG-1 (32-48 kHz) and MPEG-2 (16-24 kHz), or convert to WAV/FLAC")
+	}
 	info := &mp3Info{channels: 2, samplesPerFrame: 1152, delay: -1, padding: -1}
 	if mode == 3 {
 		info.channels = 1

@@ -76,6 +76,15 @@ func decodeFixture(t testing.TB, rel string) *Clip {
 	return c
 }
 
+func readFixture(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtures, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func readNPY(t testing.TB, rel string) *npy.Array {
 	t.Helper()
 	a, err := npy.ReadFile(filepath.Join(fixtures, rel))
