@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -345,6 +346,9 @@ func ParseConfig(data []byte) (*Processor, error) {
 	return p, nil
 }
 
+// maxSide bounds every size in a config.
+const maxSide = 1 << 14
+
 func (p *Processor) validate() error {
 	c := p.Channels()
 	if p.DoNormalize {
@@ -383,6 +387,22 @@ func (p *Processor) validate() error {
 		if p.Kind == KindConvNext && !s.hasHW() && s.ShortestEdge > 0 && s.ShortestEdge < 384 && p.CropPct <= 0 {
 			return fmt.Errorf("imageproc: ConvNextImageProcessor with shortest_edge %d < 384 needs crop_pct > 0, got %v", s.ShortestEdge, p.CropPct)
 		}
+	}
+	for _, v := range []struct {
+		name string
+		s    Size
+	}{{"size", p.Size}, {"crop_size", p.CropSize}, {"pad_size", p.PadSize}} {
+		for _, n := range []int{v.s.Height, v.s.Width, v.s.ShortestEdge, v.s.LongestEdge} {
+			if n > maxSide {
+				return fmt.Errorf("imageproc: %s %v has a side over %d pixels; no image processor config needs that", v.name, v.s, maxSide)
+			}
+		}
+	}
+	if p.SizeDivisor > maxSide || p.EnsureMultipleOf > maxSide {
+		return fmt.Errorf("imageproc: size_divisor %d / ensure_multiple_of %d over %d", p.SizeDivisor, p.EnsureMultipleOf, maxSide)
+	}
+	if p.DoRescale && (math.IsNaN(p.RescaleFactor) || math.IsInf(p.RescaleFactor, 0)) {
+		return fmt.Errorf("imageproc: rescale_factor %v is not a finite number", p.RescaleFactor)
 	}
 	if p.DoCenterCrop && !p.CropSize.hasHW() {
 		return fmt.Errorf("imageproc: do_center_crop is set but crop_size %v has no height and width", p.CropSize)

@@ -63,6 +63,9 @@ func (p *Processor) Preprocess(imgs []image.Image) (*Batch, error) {
 				H, W = max(H, it.h), max(W, it.w)
 			}
 		}
+		if int64(H)*int64(W) > maxResizedPixels {
+			return nil, fmt.Errorf("imageproc: padding to %dx%d is over %d pixels", W, H, int64(maxResizedPixels))
+		}
 		for i, it := range items {
 			if it.h > H || it.w > W {
 				return nil, fmt.Errorf("imageproc: image %d is %dx%d after resizing, larger than pad_size %dx%d", i, it.w, it.h, W, H)
@@ -94,6 +97,10 @@ func (p *Processor) Preprocess(imgs []image.Image) (*Batch, error) {
 	return b, nil
 }
 
+// maxResizedPixels bounds a resize target (a very elongated image resized by
+// its shortest edge could otherwise ask for gigabytes).
+const maxResizedPixels = 1 << 26
+
 // one runs the per-image steps and returns channels-first float32 data.
 func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 	var err error
@@ -103,6 +110,9 @@ func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 		}
 	}
 	if p.DoCenterCrop {
+		if int64(p.CropSize.Height)*int64(p.CropSize.Width) > maxResizedPixels {
+			return nil, 0, 0, fmt.Errorf("crop_size %v is over %d pixels", p.CropSize, int64(maxResizedPixels))
+		}
 		px = centerCrop(px, p.CropSize.Height, p.CropSize.Width)
 	}
 	C, H, W := px.C, px.H, px.W
@@ -128,6 +138,10 @@ func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 		}
 	}
 	if p.Kind == KindDPT && p.DoPad {
+		d := int64(p.SizeDivisor)
+		if (int64(H)+d-1)/d*d*((int64(W)+d-1)/d*d) > maxResizedPixels {
+			return nil, 0, 0, fmt.Errorf("padding %dx%d to a multiple of size_divisor %d is over %d pixels", W, H, d, int64(maxResizedPixels))
+		}
 		out, H, W = padCenterDPT(out, C, H, W, p.SizeDivisor)
 	}
 	return out, H, W, nil
@@ -180,6 +194,9 @@ func (p *Processor) resize(px *pixels) (*pixels, error) {
 	}
 	if oh <= 0 || ow <= 0 {
 		return nil, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d; the image is too small or too elongated for this processor", w, h, s, ow, oh)
+	}
+	if int64(oh)*int64(ow) > maxResizedPixels {
+		return nil, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d, over %d pixels; the image is too elongated for this processor", w, h, s, ow, oh, int64(maxResizedPixels))
 	}
 	return resize(px, ow, oh, p.Resample)
 }
