@@ -18,21 +18,30 @@ type Step struct {
 	// Outcome is "selected" or "skipped".
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason,omitempty"`
+	// NotInstalled marks a backend skipped only because its plugin binary is absent.
+	NotInstalled bool `json:"not_installed,omitempty"`
 }
 
 // Trace is the record of a selection, in the order backends were considered.
 type Trace []Step
 
-// Summary writes the trace as one line: "cpu (skipped cuda: not installed; ...)".
+// Summary writes the trace as one line: "cpu (skipped rocm: unavailable: no /dev/kfd; not
+// installed: cuda, qnn)".
 func (t Trace) Summary() string {
 	var sel string
-	var skipped []string
+	var skipped, absent []string
 	for _, s := range t {
-		if s.Outcome == "selected" {
+		switch {
+		case s.Outcome == "selected":
 			sel = s.Backend
-		} else {
+		case s.NotInstalled:
+			absent = append(absent, s.Backend)
+		default:
 			skipped = append(skipped, s.Backend+": "+s.Reason)
 		}
+	}
+	if len(absent) > 0 {
+		skipped = append(skipped, "not installed: "+strings.Join(absent, ", "))
 	}
 	if sel == "" {
 		sel = "none"
@@ -61,11 +70,11 @@ func (m *Manager) Plan(ctx context.Context, family string) Trace {
 	for _, name := range order {
 		p, err := m.Get(ctx, name)
 		if err != nil {
-			t = append(t, Step{name, "skipped", err.Error()})
+			t = append(t, Step{Backend: name, Outcome: "skipped", Reason: err.Error(), NotInstalled: errors.Is(err, ErrNotInstalled)})
 			continue
 		}
 		if r := p.Description.UnavailableReason; r != "" {
-			t = append(t, Step{name, "skipped", "unavailable: " + r})
+			t = append(t, Step{Backend: name, Outcome: "skipped", Reason: "unavailable: " + r})
 			continue
 		}
 		t = append(t, Step{Backend: name, Outcome: "selected"})
@@ -153,7 +162,7 @@ func (s *Session) advance(ctx context.Context) error {
 			}
 			failure = true
 		}
-		s.trace = append(s.trace, Step{name, "skipped", err.Error()})
+		s.trace = append(s.trace, Step{Backend: name, Outcome: "skipped", Reason: err.Error(), NotInstalled: errors.Is(err, ErrNotInstalled)})
 		s.m.log.Info("backend skipped", "backend", name, "family", s.req.Family, "reason", err.Error())
 		if failure && s.policy == config.Fail {
 			s.next++
@@ -284,7 +293,7 @@ func (s *Session) Run(ctx context.Context, role string, req *sdk.RunRequest) (*s
 			// A plugin that failed twice in a row is not reused by this session.
 			s.m.Kill(backend)
 		}
-		s.trace = append(s.trace, Step{backend, "skipped", "run failed: " + err.Error()})
+		s.trace = append(s.trace, Step{Backend: backend, Outcome: "skipped", Reason: "run failed: " + err.Error()})
 		s.m.log.Warn("backend failed to run the model", "backend", backend, "error", err.Error(), "policy", string(s.policy))
 		s.plugin = nil
 		if s.policy == config.Fail {

@@ -212,8 +212,11 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 		return nil, fmt.Errorf("creating run options: %w", err)
 	}
 	defer runOpts.Destroy()
-	done := make(chan struct{})
+	// Cancel the run when the caller gives up. The watcher must be gone before runOpts is
+	// destroyed, or a late Terminate would touch freed memory.
+	done, watcherGone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(watcherGone)
 		select {
 		case <-ctx.Done():
 			_ = runOpts.Terminate()
@@ -222,6 +225,7 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 	}()
 	err = m.session.RunWithOptions(inputs, outputs, runOpts)
 	close(done)
+	<-watcherGone
 	if err != nil {
 		for _, v := range outputs {
 			if v != nil {
