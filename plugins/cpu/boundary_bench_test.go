@@ -1,0 +1,87 @@
+package main
+
+// The plugin-boundary benchmarks: the same ortexec executor, with the same ONNX Runtime
+// options, called directly in the test process (BenchmarkInProcess) and through the real plugin
+// process over go-plugin + gRPC (BenchmarkPlugin). The difference is what the process boundary
+// costs. Results and the commands that produced them are in PERFORMANCE.md, "Plugin boundary".
+//
+//	go test -run '^$' -bench 'InProcess|Plugin' -count 10 ./plugins/cpu/ | tee bench.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -col .name bench.txt
+//
+// Both need the ONNX Runtime library (scripts/fetch-ort.sh or HFHOST_ORT_LIB) and skip without
+// it. TestBoundaryParity checks that both paths compute the same outputs.
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hfhost/hfhost/sdk"
+)
+
+func BenchmarkInProcess(b *testing.B) {
+	e := inProcessExecutor(b)
+	for _, m := range benchModels {
+		b.Run(m.name, func(b *testing.B) { benchRun(b, e, m) })
+	}
+}
+
+func BenchmarkPlugin(b *testing.B) {
+	e := startPlugin(b)
+	for _, m := range benchModels {
+		b.Run(m.name, func(b *testing.B) { benchRun(b, e, m) })
+	}
+}
+
+// benchRun times Run calls of m on e with the output returned inline, as a host pipeline makes
+// them. Loading and one warm-up run are outside the timed loop.
+func benchRun(b *testing.B, e sdk.Executor, m benchModel) {
+	id := loadBench(b, e, m)
+	in := benchInput(b, m)
+	ctx := context.Background()
+	if _, err := runOnce(ctx, e, id, m, in); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := runOnce(ctx, e, id, m, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestBoundaryParity checks that the plugin computes what the same executor computes in
+// process, for every benchmark model: the boundary must not change a single bit.
+func TestBoundaryParity(t *testing.T) {
+	local := inProcessExecutor(t)
+	remote := startPlugin(t)
+	ctx := context.Background()
+	for _, m := range benchModels {
+		t.Run(m.name, func(t *testing.T) {
+			in := benchInput(t, m)
+			want, err := runOnce(ctx, local, loadBench(t, local, m), m, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := runOnce(ctx, remote, loadBench(t, remote, m), m, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Outputs) != len(want.Outputs) {
+				t.Fatalf("plugin returned %d outputs, in-process run %d", len(got.Outputs), len(want.Outputs))
+			}
+			for i := range want.Outputs {
+				w, g := want.Outputs[i], got.Outputs[i]
+				if g.Name != w.Name {
+					t.Fatalf("output %d is %q through the plugin, %q in process", i, g.Name, w.Name)
+				}
+				d, err := maxAbsDiff(w.Tensor, g.Tensor)
+				if err != nil {
+					t.Fatalf("output %q: %v", w.Name, err)
+				}
+				if d != 0 {
+					t.Errorf("output %q differs between plugin and in-process runs: max |diff| %g, want 0", w.Name, d)
+				}
+			}
+		})
+	}
+}
