@@ -14,7 +14,7 @@ func addSeeds(f *testing.F, dir string) {
 	paths, _ := filepath.Glob(filepath.Join(fixtures, dir, "*"))
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
-		if err != nil || len(b) > 200<<10 {
+		if err != nil || len(b) > 8<<10 {
 			continue
 		}
 		f.Add(b)
