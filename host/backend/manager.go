@@ -208,11 +208,15 @@ func (m *Manager) launch(ctx context.Context, name string) (*Plugin, error) {
 	}
 	b := m.cfg.Backend(name)
 	cmd := exec.Command(path)
-	for k, v := range b.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	// The plugin inherits the host's environment, overridden by the backend's env table
+	// (go-plugin would otherwise append the host's environment last, and the last of two
+	// duplicate keys wins).
+	cmd.Env = os.Environ()
 	if m.cfg.LogLevel != "" {
 		cmd.Env = append(cmd.Env, "HFHOST_LOG_LEVEL="+m.cfg.LogLevel)
+	}
+	for k, v := range b.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	setParentDeathSignal(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -223,6 +227,7 @@ func (m *Manager) launch(ctx context.Context, name string) (*Plugin, error) {
 		StartTimeout:     b.StartTimeout.Duration,
 		Logger:           m.log.Named(name),
 		GRPCDialOptions:  sdk.GRPCDialOptions(),
+		SkipHostEnv:      true,
 	})
 	start := time.Now()
 	rpc, err := client.Client()
