@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -194,15 +195,27 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 	}
 	outputs := make([]ort.Value, len(m.outputs))
 	for i, o := range m.outputs {
-		// onnxruntime_go copies float16/bfloat16 outputs it allocates with one byte per element;
-		// pre-allocating them with the right size avoids that when the shape is known.
-		if (o.DType == sdk.Float16 || o.DType == sdk.BFloat16) && static(o.Shape) {
-			t, err := ort.NewCustomDataTensor(ort.NewShape(o.Shape...), make([]byte, max(1, 2*sdk.NumElements(o.Shape))), ort.TensorElementDataType(o.DType))
-			if err != nil {
-				return nil, fmt.Errorf("allocating output %q: %w", o.Name, err)
-			}
-			outputs[i] = t
+		var v ort.Value
+		switch {
+		case len(o.Shape) == 0 && o.DType != sdk.String:
+			// onnxruntime_go cannot wrap rank-0 outputs that ONNX Runtime allocates.
+			v, err = newScalar(o.DType, nil)
+		case (o.DType == sdk.Float16 || o.DType == sdk.BFloat16) && static(o.Shape):
+			// onnxruntime_go copies float16/bfloat16 outputs it allocates with one byte per
+			// element; pre-allocating them with the right size avoids that when the shape is known.
+			v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), make([]byte, max(1, 2*sdk.NumElements(o.Shape))), ort.TensorElementDataType(o.DType))
+		default:
+			continue
 		}
+		if err != nil {
+			for _, v := range outputs[:i] {
+				if v != nil {
+					v.Destroy()
+				}
+			}
+			return nil, fmt.Errorf("allocating output %q: %w", o.Name, err)
+		}
+		outputs[i] = v
 	}
 	res.Timings.Decode = time.Since(t0)
 
@@ -228,12 +241,18 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 	<-watcherGone
 	if err != nil {
 		for _, v := range outputs {
-			if v != nil {
+			// A failed conversion leaves a typed nil pointer behind; destroying it would panic.
+			if v != nil && !reflect.ValueOf(v).IsNil() {
 				v.Destroy()
 			}
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("run of %s cancelled: %w", m.id, ctx.Err())
+		}
+		if strings.Contains(err.Error(), "Error creating tensor from ort") {
+			// onnxruntime_go fails to wrap some outputs that ONNX Runtime allocated itself:
+			// float16/bfloat16 of dynamic shape (it copies one byte per element) and rank 0.
+			return nil, sdk.Errorf(sdk.Unsupported, "running %s: onnxruntime_go v1.35 cannot read back an output (float16/bfloat16 outputs of dynamic shape and rank-0 outputs of undeclared shape are not supported): %v", m.id, err)
 		}
 		return nil, sdk.Errorf(sdk.Internal, "running %s: %v", m.id, err)
 	}
@@ -431,6 +450,10 @@ func toValue(t *sdk.Tensor) (ort.Value, error) {
 		}
 		return st, nil
 	}
+	if len(t.Shape) == 0 {
+		// onnxruntime_go's tensors need at least one dimension; rank 0 has its own type.
+		return newScalar(t.DType, t.Data)
+	}
 	data := t.Data
 	if len(data) == 0 {
 		// ONNX Runtime accepts empty tensors, onnxruntime_go wants at least one byte to point at.
@@ -454,6 +477,28 @@ func toTensor(v ort.Value, info sdk.ValueInfo) (*sdk.Tensor, error) {
 		return t, nil
 	case *ort.CustomDataTensor:
 		t.Data = x.GetData()
+	case *ort.Scalar[float32]:
+		t.Data = bytesOf([]float32{x.GetData()})
+	case *ort.Scalar[float64]:
+		t.Data = bytesOf([]float64{x.GetData()})
+	case *ort.Scalar[int8]:
+		t.Data = bytesOf([]int8{x.GetData()})
+	case *ort.Scalar[uint8]:
+		t.Data = bytesOf([]uint8{x.GetData()})
+	case *ort.Scalar[int16]:
+		t.Data = bytesOf([]int16{x.GetData()})
+	case *ort.Scalar[uint16]:
+		t.Data = bytesOf([]uint16{x.GetData()})
+	case *ort.Scalar[int32]:
+		t.Data = bytesOf([]int32{x.GetData()})
+	case *ort.Scalar[uint32]:
+		t.Data = bytesOf([]uint32{x.GetData()})
+	case *ort.Scalar[int64]:
+		t.Data = bytesOf([]int64{x.GetData()})
+	case *ort.Scalar[uint64]:
+		t.Data = bytesOf([]uint64{x.GetData()})
+	case *ort.Scalar[bool]:
+		t.Data = bytesOf([]bool{x.GetData()})
 	case *ort.Tensor[float32]:
 		t.Data = bytesOf(x.GetData())
 	case *ort.Tensor[float64]:
@@ -488,6 +533,41 @@ func toTensor(v ort.Value, info sdk.ValueInfo) (*sdk.Tensor, error) {
 		return nil, sdk.Errorf(sdk.Unsupported, "output %q (%s, dynamic shape %s) cannot be read back intact through onnxruntime_go v1.35: %v", info.Name, dt, sdk.FormatShape(info.Shape), err)
 	}
 	return t, nil
+}
+
+// newScalar makes a rank-0 value of dtype dt holding data (zero when data is nil).
+func newScalar(dt sdk.DType, data []byte) (ort.Value, error) {
+	switch dt {
+	case sdk.Float32:
+		return scalarOf[float32](data)
+	case sdk.Float64:
+		return scalarOf[float64](data)
+	case sdk.Int8:
+		return scalarOf[int8](data)
+	case sdk.Uint8:
+		return scalarOf[uint8](data)
+	case sdk.Int16:
+		return scalarOf[int16](data)
+	case sdk.Uint16:
+		return scalarOf[uint16](data)
+	case sdk.Int32:
+		return scalarOf[int32](data)
+	case sdk.Uint32:
+		return scalarOf[uint32](data)
+	case sdk.Int64:
+		return scalarOf[int64](data)
+	case sdk.Uint64:
+		return scalarOf[uint64](data)
+	case sdk.Bool:
+		return scalarOf[bool](data)
+	}
+	return nil, sdk.Errorf(sdk.Unsupported, "%s scalars (rank-0 tensors) cannot cross onnxruntime_go v1.35; give the value shape [1] in the model instead", dt)
+}
+
+func scalarOf[T ort.TensorData](data []byte) (ort.Value, error) {
+	var v T
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), unsafe.Sizeof(v)), data)
+	return ort.NewScalar(v)
 }
 
 // bytesOf reinterprets a slice's memory as bytes without copying. The Go slice returned by
