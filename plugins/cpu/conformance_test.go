@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/hfhost/hfhost/sdk/plugintest"
+)
+
+// cpuPluginBinary is the plugin that TestMain builds once for the tests in this package.
+var cpuPluginBinary string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "hfhost-plugin-cpu-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating a directory for the plugin binary:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	cpuPluginBinary = filepath.Join(dir, "hfhost-plugin-cpu")
+	build := exec.Command("go", "build", "-o", cpuPluginBinary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the plugin (go build -o %s .): %v\n", cpuPluginBinary, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// TestConformance runs the SDK's plugin conformance suite against the CPU plugin.
+func TestConformance(t *testing.T) {
+	plugintest.Run(t, cpuPluginBinary)
+}
