@@ -55,7 +55,7 @@ bench: ort build
 
 ## lint: staticcheck at a pinned version
 lint:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(GO_PACKAGES)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(GO_PACKAGES)
 
 clean:
 	rm -rf $(BIN)

@@ -166,7 +166,7 @@ func errorFromStatus(err error) error {
 	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return err
+		return errors.Join(ErrTransport, err)
 	}
 	for _, d := range st.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)
