@@ -99,7 +99,15 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
 		return nil, f, fmt.Errorf("imageproc: %s header declares %dx%d = %d pixels, over the limit of %d (Limits.MaxPixels); refusing to decode a possible decompression bomb: %w", f, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), lim.MaxPixels, ErrTooLarge)
 	}
-	img, err := decodeSafe(f, data)
+	var img image.Image
+	if f == JPEG {
+		img, err = decodeJPEGCompat(data)
+		if errors.Is(err, errJPEGFallback) {
+			img, err = decodeSafe(f, data)
+		}
+	} else {
+		img, err = decodeSafe(f, data)
+	}
 	if err != nil {
 		return nil, f, fmt.Errorf("imageproc: decoding %s (%dx%d): %w", f, cfg.Width, cfg.Height, err)
 	}

@@ -285,3 +285,32 @@ func TestBatchMismatch(t *testing.T) {
 		t.Errorf("different output sizes without padding: want a clear error, got %v", err)
 	}
 }
+
+// TestJPEGFixturesUseCompatDecoder makes sure the JPEG parity above comes from
+// the libjpeg-compatible decoder, not from the image/jpeg fallback.
+func TestJPEGFixturesUseCompatDecoder(t *testing.T) {
+	m := loadManifest(t)
+	n := 0
+	for _, f := range m.Files {
+		if !strings.HasSuffix(f.File, ".jpg") {
+			continue
+		}
+		n++
+		if _, err := decodeJPEGCompat(fixtureFile(t, f.File)); err != nil {
+			t.Errorf("%s: %v", f.File, err)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d JPEG fixtures", n)
+	}
+}
+
+func TestJPEGFallbackFeatures(t *testing.T) {
+	// A 12-bit SOF1 header is outside the compatible decoder.
+	d := jpegHeaderOnly(8, 8)
+	i := bytes.Index(d, []byte{0xff, 0xc0})
+	d[i+4] = 12
+	if _, err := decodeJPEGCompat(d); !errors.Is(err, errJPEGFallback) {
+		t.Errorf("12-bit JPEG: want errJPEGFallback, got %v", err)
+	}
+}

@@ -8,6 +8,9 @@ type yccTables struct {
 	crG, cbG [256]int32
 }
 
+// yccTab is read-only after initialisation.
+var yccTab = *newYCCTables()
+
 func newYCCTables() *yccTables {
 	const scaleBits = 16
 	const oneHalf = int32(1) << (scaleBits - 1)
@@ -64,7 +67,7 @@ func jpegYCbCrToRGB(m *image.YCbCr) *image.NRGBA {
 	}
 	cb := plane(m.Cb)
 	cr := plane(m.Cr)
-	t := newYCCTables()
+	t := &yccTab
 	out := image.NewNRGBA(image.Rect(0, 0, W, H))
 	for y := 0; y < H; y++ {
 		yrow := m.Y[y*m.YStride:]

@@ -86,10 +86,11 @@ func decodedRGB(t testing.TB, name string) *image.NRGBA {
 
 // TestDecodeParity decodes every fixture file and compares the RGB pixels
 // with what Pillow decodes (after exif_transpose and convert("RGB")).
-// Lossless formats and lossy WebP must match exactly; JPEG may differ by the
-// inverse-DCT rounding of Go's decoder, bounded by maxJPEGDiff.
+// Every fixture must match exactly: lossless formats trivially, JPEG
+// through the libjpeg-compatible decoder (jpegdec.go) and lossy WebP through
+// libwebp's upsampler (webpcolor.go).
 func TestDecodeParity(t *testing.T) {
-	const maxJPEGDiff = 8
+	const maxJPEGDiff = 0
 	m := loadManifest(t)
 	worst := map[string]int{}
 	for _, f := range m.Files {

@@ -1,0 +1,896 @@
+package imageproc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+)
+
+// This file is a JPEG decoder written to give the same pixels as
+// libjpeg-turbo's default decompression, which Pillow uses: Huffman-coded
+// baseline and progressive 8-bit JPEGs with one (gray) or three (YCbCr or
+// RGB) or four (CMYK/YCCK) components, the "islow" integer inverse DCT (jidctint.c), and
+// fancy upsampling plus the fixed-point colour conversion (jpegcolor.go).
+// Anything else (arithmetic coding, 12-bit, lossless, non-integral
+// sampling ratios) returns errJPEGFallback and is decoded by Go's
+// image/jpeg instead.
+
+var errJPEGFallback = errors.New("jpeg feature outside the libjpeg-compatible decoder")
+
+// zigzag[i] is the natural-order index of the i-th coefficient in zigzag
+// order.
+var zigzag = [64 + 16]int{
+	0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
+	12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+	35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+	// Extra entries so that a corrupt run past 63 lands on a harmless
+	// position, as libjpeg's jpeg_natural_order does.
+	63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+}
+
+type huffTable struct {
+	lut     [1 << 9]uint16 // (length << 8) | value for codes up to 9 bits; 0 = not in LUT
+	maxcode [18]int32
+	valptr  [17]int32
+	mincode [17]int32
+	vals    []uint8
+	ok      bool
+}
+
+func buildHuff(counts [16]uint8, vals []uint8) (*huffTable, error) {
+	h := &huffTable{vals: vals, ok: true}
+	code := int32(0)
+	k := int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		h.valptr[l] = k
+		h.mincode[l] = code
+		if n == 0 {
+			h.maxcode[l] = -1
+		} else {
+			for i := int32(0); i < n; i++ {
+				if l <= 9 {
+					c := code + i
+					shift := uint(9 - l)
+					for j := int32(0); j < 1<<shift; j++ {
+						h.lut[(c<<shift)|j] = uint16(l)<<8 | uint16(vals[k+i])
+					}
+				}
+			}
+			code += n
+			h.maxcode[l] = code - 1
+			k += n
+		}
+		if code > 1<<l {
+			return nil, errors.New("bad Huffman table (code lengths overflow)")
+		}
+		code <<= 1
+	}
+	h.maxcode[17] = 1<<31 - 1
+	return h, nil
+}
+
+type jpegComp struct {
+	id, h, v, tq int
+	bw, bh       int // blocks allocated (MCU padded)
+	cw, ch       int // downsampled size in samples
+	coef         []int16
+	pred         int32
+	dcTab, acTab int
+}
+
+type jpegDec struct {
+	d           []byte
+	pos         int
+	qt          [4][64]int32
+	qtSet       [4]bool
+	dc, ac      [4]*huffTable
+	w, h        int
+	comps       []*jpegComp
+	hmax, vmax  int
+	mcux, mcuy  int
+	progressive bool
+	ri          int
+	jfif        bool
+	adobe       bool
+	adobeXform  int
+	sawSOF      bool
+	eobrun      int32
+	// bit reader
+	acc       uint64
+	nbits     uint
+	hitMarker bool
+	scanEnd   int
+	overrun   bool
+}
+
+// decodeJPEGCompat decodes d as libjpeg-turbo would for Pillow. It returns
+// errJPEGFallback (possibly wrapped) for features it leaves to image/jpeg.
+func decodeJPEGCompat(d []byte) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("malformed JPEG data (%v)", r)
+		}
+	}()
+	j := &jpegDec{d: d, pos: 2}
+	if len(d) < 4 || d[0] != 0xff || d[1] != 0xd8 {
+		return nil, errors.New("missing SOI marker")
+	}
+	for {
+		m, err := j.nextMarker()
+		if err != nil {
+			return nil, err
+		}
+		if m == 0xd9 { // EOI
+			break
+		}
+		if m >= 0xd0 && m <= 0xd7 || m == 0x01 {
+			continue
+		}
+		if j.pos+2 > len(j.d) {
+			return nil, errors.New("truncated marker segment")
+		}
+		n := int(binary.BigEndian.Uint16(j.d[j.pos:]))
+		if n < 2 || j.pos+n > len(j.d) {
+			return nil, fmt.Errorf("marker 0x%02x segment length %d runs past the end of the data", m, n)
+		}
+		seg := j.d[j.pos+2 : j.pos+n]
+		j.pos += n
+		switch {
+		case m == 0xc0 || m == 0xc1 || m == 0xc2:
+			if j.sawSOF {
+				return nil, errors.New("more than one SOF marker")
+			}
+			if err := j.sof(seg, m == 0xc2); err != nil {
+				return nil, err
+			}
+		case m >= 0xc3 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
+			return nil, fmt.Errorf("%w: SOF marker 0x%02x (lossless, hierarchical or arithmetic coding)", errJPEGFallback, m)
+		case m == 0xc4:
+			if err := j.dht(seg); err != nil {
+				return nil, err
+			}
+		case m == 0xcc:
+			return nil, fmt.Errorf("%w: arithmetic coding", errJPEGFallback)
+		case m == 0xdb:
+			if err := j.dqt(seg); err != nil {
+				return nil, err
+			}
+		case m == 0xdd:
+			if len(seg) < 2 {
+				return nil, errors.New("bad DRI segment")
+			}
+			j.ri = int(binary.BigEndian.Uint16(seg))
+		case m == 0xda:
+			if !j.sawSOF {
+				return nil, errors.New("SOS before SOF")
+			}
+			if err := j.sos(seg); err != nil {
+				return nil, err
+			}
+		case m == 0xe0:
+			if len(seg) >= 5 && string(seg[:5]) == "JFIF\x00" {
+				j.jfif = true
+			}
+		case m == 0xee:
+			if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
+				j.adobe = true
+				j.adobeXform = int(seg[11])
+			}
+		}
+	}
+	if !j.sawSOF {
+		return nil, errors.New("no SOF marker")
+	}
+	return j.output()
+}
+
+// nextMarker skips to the next 0xFF xx marker and returns xx.
+func (j *jpegDec) nextMarker() (byte, error) {
+	for {
+		if j.pos+1 >= len(j.d) {
+			return 0, errors.New("data ends before the EOI marker (truncated file)")
+		}
+		if j.d[j.pos] != 0xff {
+			j.pos++
+			continue
+		}
+		m := j.d[j.pos+1]
+		if m == 0xff {
+			j.pos++
+			continue
+		}
+		j.pos += 2
+		if m == 0 {
+			continue
+		}
+		return m, nil
+	}
+}
+
+func (j *jpegDec) sof(seg []byte, progressive bool) error {
+	if len(seg) < 6 {
+		return errors.New("short SOF segment")
+	}
+	if seg[0] != 8 {
+		return fmt.Errorf("%w: %d-bit samples", errJPEGFallback, seg[0])
+	}
+	j.h = int(binary.BigEndian.Uint16(seg[1:]))
+	j.w = int(binary.BigEndian.Uint16(seg[3:]))
+	nc := int(seg[5])
+	if j.w == 0 || j.h == 0 {
+		return errors.New("zero image size in SOF")
+	}
+	if nc != 1 && nc != 3 && nc != 4 {
+		return fmt.Errorf("%w: %d components", errJPEGFallback, nc)
+	}
+	if len(seg) < 6+3*nc {
+		return errors.New("short SOF segment")
+	}
+	j.progressive = progressive
+	j.sawSOF = true
+	for i := 0; i < nc; i++ {
+		c := &jpegComp{id: int(seg[6+3*i]), h: int(seg[7+3*i] >> 4), v: int(seg[7+3*i] & 15), tq: int(seg[8+3*i])}
+		if c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || c.tq > 3 {
+			return errors.New("bad component sampling factors or quantization table")
+		}
+		j.comps = append(j.comps, c)
+		j.hmax, j.vmax = max(j.hmax, c.h), max(j.vmax, c.v)
+	}
+	if nc == 1 {
+		// A single component is never interleaved: libjpeg treats it as 1x1.
+		j.comps[0].h, j.comps[0].v = 1, 1
+		j.hmax, j.vmax = 1, 1
+	}
+	for _, c := range j.comps {
+		if j.hmax%c.h != 0 || j.vmax%c.v != 0 {
+			return fmt.Errorf("%w: non-integral sampling ratio", errJPEGFallback)
+		}
+	}
+	j.mcux = (j.w + 8*j.hmax - 1) / (8 * j.hmax)
+	j.mcuy = (j.h + 8*j.vmax - 1) / (8 * j.vmax)
+	for _, c := range j.comps {
+		c.bw, c.bh = j.mcux*c.h, j.mcuy*c.v
+		c.cw = (j.w*c.h + j.hmax - 1) / j.hmax
+		c.ch = (j.h*c.v + j.vmax - 1) / j.vmax
+		c.coef = make([]int16, c.bw*c.bh*64)
+	}
+	return nil
+}
+
+func (j *jpegDec) dqt(seg []byte) error {
+	for len(seg) > 0 {
+		pq, tq := seg[0]>>4, int(seg[0]&15)
+		if tq > 3 {
+			return errors.New("bad DQT table id")
+		}
+		seg = seg[1:]
+		if pq == 0 {
+			if len(seg) < 64 {
+				return errors.New("short DQT segment")
+			}
+			for i := 0; i < 64; i++ {
+				j.qt[tq][zigzag[i]] = int32(seg[i])
+			}
+			seg = seg[64:]
+		} else {
+			if len(seg) < 128 {
+				return errors.New("short DQT segment")
+			}
+			for i := 0; i < 64; i++ {
+				j.qt[tq][zigzag[i]] = int32(binary.BigEndian.Uint16(seg[2*i:]))
+			}
+			seg = seg[128:]
+		}
+		j.qtSet[tq] = true
+	}
+	return nil
+}
+
+func (j *jpegDec) dht(seg []byte) error {
+	for len(seg) > 0 {
+		if len(seg) < 17 {
+			return errors.New("short DHT segment")
+		}
+		tc, th := seg[0]>>4, int(seg[0]&15)
+		if tc > 1 || th > 3 {
+			return errors.New("bad DHT table class or id")
+		}
+		var counts [16]uint8
+		total := 0
+		for i := 0; i < 16; i++ {
+			counts[i] = seg[1+i]
+			total += int(seg[1+i])
+		}
+		if total > 256 || len(seg) < 17+total {
+			return errors.New("bad DHT segment length")
+		}
+		vals := append([]uint8(nil), seg[17:17+total]...)
+		t, err := buildHuff(counts, vals)
+		if err != nil {
+			return err
+		}
+		if tc == 0 {
+			j.dc[th] = t
+		} else {
+			j.ac[th] = t
+		}
+		seg = seg[17+total:]
+	}
+	return nil
+}
+
+// Bit reader over entropy-coded data: 0xFF00 is a stuffed 0xFF; at any
+// other marker libjpeg supplies zero bits, and so does this reader.
+func (j *jpegDec) fill() {
+	for j.nbits <= 56 {
+		var c byte
+		if !j.hitMarker && j.pos < len(j.d) {
+			c = j.d[j.pos]
+			if c == 0xff {
+				if j.pos+1 >= len(j.d) {
+					j.hitMarker = true
+					c = 0
+				} else if j.d[j.pos+1] == 0 {
+					j.pos += 2
+				} else {
+					j.hitMarker = true
+					c = 0
+				}
+			} else {
+				j.pos++
+			}
+		} else {
+			if !j.hitMarker {
+				j.overrun = true
+			}
+		}
+		j.acc |= uint64(c) << (56 - j.nbits)
+		j.nbits += 8
+	}
+}
+
+func (j *jpegDec) bits(n uint) int32 {
+	if n == 0 {
+		return 0
+	}
+	if j.nbits < n {
+		j.fill()
+	}
+	v := int32(j.acc >> (64 - n))
+	j.acc <<= n
+	j.nbits -= n
+	return v
+}
+
+func (j *jpegDec) bit() bool { return j.bits(1) != 0 }
+
+func extend(v int32, s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	if v < 1<<(s-1) {
+		return v - (1 << s) + 1
+	}
+	return v
+}
+
+func (j *jpegDec) decodeHuff(h *huffTable) (uint8, error) {
+	if h == nil || !h.ok {
+		return 0, errors.New("scan uses an undefined Huffman table")
+	}
+	if j.nbits < 16 {
+		j.fill()
+	}
+	if e := h.lut[j.acc>>(64-9)]; e != 0 {
+		l := uint(e >> 8)
+		j.acc <<= l
+		j.nbits -= l
+		return uint8(e), nil
+	}
+	code := int32(0)
+	for l := 1; l <= 16; l++ {
+		code = code<<1 | int32(j.acc>>63)
+		j.acc <<= 1
+		j.nbits--
+		if code <= h.maxcode[l] {
+			idx := h.valptr[l] + code - h.mincode[l]
+			if idx < 0 || int(idx) >= len(h.vals) {
+				break
+			}
+			return h.vals[idx], nil
+		}
+	}
+	// libjpeg warns and returns 0 for a bad code.
+	return 0, nil
+}
+
+func (j *jpegDec) resetBits() {
+	j.acc, j.nbits, j.hitMarker = 0, 0, false
+}
+
+func (j *jpegDec) sos(seg []byte) error {
+	if len(seg) < 1 {
+		return errors.New("short SOS segment")
+	}
+	ns := int(seg[0])
+	if ns < 1 || ns > len(j.comps) || len(seg) < 1+2*ns+3 {
+		return errors.New("bad SOS segment")
+	}
+	scomps := make([]*jpegComp, ns)
+	for i := 0; i < ns; i++ {
+		id := int(seg[1+2*i])
+		var c *jpegComp
+		for _, cc := range j.comps {
+			if cc.id == id {
+				c = cc
+			}
+		}
+		if c == nil {
+			return fmt.Errorf("SOS names component %d, not in SOF", id)
+		}
+		c.dcTab, c.acTab = int(seg[2+2*i]>>4), int(seg[2+2*i]&15)
+		if c.dcTab > 3 || c.acTab > 3 {
+			return errors.New("bad Huffman table id in SOS")
+		}
+		scomps[i] = c
+	}
+	ss, se := int(seg[1+2*ns]), int(seg[2+2*ns])
+	ah, al := uint(seg[3+2*ns]>>4), uint(seg[3+2*ns]&15)
+	if !j.progressive {
+		ss, se, ah, al = 0, 63, 0, 0
+	} else {
+		if se > 63 || ss > se || (ss == 0 && se != 0) || (ss > 0 && ns != 1) || al > 13 {
+			return errors.New("bad progressive scan parameters")
+		}
+	}
+	for _, c := range scomps {
+		if !j.qtSet[c.tq] {
+			return errors.New("component uses an undefined quantization table")
+		}
+	}
+	j.resetBits()
+	j.eobrun = 0
+	for _, c := range scomps {
+		c.pred = 0
+	}
+	// MCU geometry: interleaved scans walk MCUs; a single-component scan
+	// walks that component's own blocks (only those covering the image).
+	var mx, my int
+	if ns == 1 {
+		c := scomps[0]
+		mx, my = (c.cw+7)/8, (c.ch+7)/8
+	} else {
+		mx, my = j.mcux, j.mcuy
+	}
+	total := mx * my
+	decodeBlock := func(c *jpegComp, bx, by int) error {
+		blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+		switch {
+		case !j.progressive:
+			return j.baselineBlock(c, blk)
+		case ss == 0 && ah == 0:
+			t, err := j.decodeHuff(j.dc[c.dcTab])
+			if err != nil {
+				return err
+			}
+			s := uint(t & 15)
+			c.pred += extend(j.bits(s), s)
+			blk[0] = int16(c.pred << al)
+		case ss == 0:
+			if j.bit() {
+				blk[0] |= int16(1) << al
+			}
+		case ah == 0:
+			return j.acFirst(c, blk, ss, se, al)
+		default:
+			return j.acRefine(c, blk, ss, se, al)
+		}
+		return nil
+	}
+	for m := 0; m < total; m++ {
+		if j.ri > 0 && m > 0 && m%j.ri == 0 {
+			// Restart: byte-align, expect RSTn, reset predictors.
+			j.resetBits()
+			for j.pos+1 < len(j.d) && !(j.d[j.pos] == 0xff && j.d[j.pos+1] >= 0xd0 && j.d[j.pos+1] <= 0xd7) {
+				if j.d[j.pos] == 0xff && j.d[j.pos+1] != 0 && j.d[j.pos+1] != 0xff {
+					break
+				}
+				j.pos++
+			}
+			if j.pos+1 < len(j.d) && j.d[j.pos] == 0xff && j.d[j.pos+1] >= 0xd0 && j.d[j.pos+1] <= 0xd7 {
+				j.pos += 2
+			}
+			j.eobrun = 0
+			for _, c := range scomps {
+				c.pred = 0
+			}
+		}
+		mxi, myi := m%mx, m/mx
+		if ns == 1 {
+			if err := decodeBlock(scomps[0], mxi, myi); err != nil {
+				return err
+			}
+		} else {
+			for _, c := range scomps {
+				for v := 0; v < c.v; v++ {
+					for h := 0; h < c.h; h++ {
+						if err := decodeBlock(c, mxi*c.h+h, myi*c.v+v); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+		if j.overrun {
+			return errors.New("entropy-coded data ends early (truncated file)")
+		}
+	}
+	// Continue marker parsing after the scan data.
+	j.resetBits()
+	return nil
+}
+
+func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
+	t, err := j.decodeHuff(j.dc[c.dcTab])
+	if err != nil {
+		return err
+	}
+	s := uint(t & 15)
+	c.pred += extend(j.bits(s), s)
+	blk[0] = int16(c.pred)
+	act := j.ac[c.acTab]
+	for k := 1; k < 64; k++ {
+		rs, err := j.decodeHuff(act)
+		if err != nil {
+			return err
+		}
+		r, s := int(rs>>4), uint(rs&15)
+		if s == 0 {
+			if r != 15 {
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		blk[zigzag[min(k, 79)]] = int16(extend(j.bits(s), s))
+	}
+	return nil
+}
+
+func (j *jpegDec) acFirst(c *jpegComp, blk []int16, ss, se int, al uint) error {
+	if j.eobrun > 0 {
+		j.eobrun--
+		return nil
+	}
+	act := j.ac[c.acTab]
+	for k := ss; k <= se; k++ {
+		rs, err := j.decodeHuff(act)
+		if err != nil {
+			return err
+		}
+		r, s := int(rs>>4), uint(rs&15)
+		if s == 0 {
+			if r < 15 {
+				j.eobrun = 1<<uint(r) - 1
+				if r > 0 {
+					j.eobrun += j.bits(uint(r))
+				}
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		blk[zigzag[min(k, 79)]] = int16(extend(j.bits(s), s) * (1 << al))
+	}
+	return nil
+}
+
+func (j *jpegDec) acRefine(c *jpegComp, blk []int16, ss, se int, al uint) error {
+	p1 := int16(1) << al
+	m1 := -p1
+	k := ss
+	act := j.ac[c.acTab]
+	refine := func(pos int) {
+		if blk[pos] != 0 && j.bit() {
+			if blk[pos]&p1 == 0 {
+				if blk[pos] >= 0 {
+					blk[pos] += p1
+				} else {
+					blk[pos] += m1
+				}
+			}
+		}
+	}
+	if j.eobrun == 0 {
+		for ; k <= se; k++ {
+			rs, err := j.decodeHuff(act)
+			if err != nil {
+				return err
+			}
+			r, s := int(rs>>4), int16(rs&15)
+			if s != 0 {
+				if j.bit() {
+					s = p1
+				} else {
+					s = m1
+				}
+			} else if r != 15 {
+				j.eobrun = 1 << uint(r)
+				if r > 0 {
+					j.eobrun += j.bits(uint(r))
+				}
+				break
+			}
+			for k <= se {
+				pos := zigzag[k]
+				if blk[pos] != 0 {
+					refine(pos)
+				} else {
+					r--
+					if r < 0 {
+						break
+					}
+				}
+				k++
+			}
+			if s != 0 {
+				blk[zigzag[min(k, 79)]] = s
+			}
+		}
+	}
+	if j.eobrun > 0 {
+		for ; k <= se; k++ {
+			refine(zigzag[k])
+		}
+		j.eobrun--
+	}
+	return nil
+}
+
+// idctRangeLimit is libjpeg's post-IDCT range-limit table, indexed by
+// (value & 1023): it adds CENTERJSAMPLE and clamps, wrapping for wild
+// values exactly as the C table does.
+var idctRangeLimit = func() [1024]uint8 {
+	var t [1024]uint8
+	for m := 0; m < 1024; m++ {
+		switch {
+		case m < 128:
+			t[m] = uint8(m + 128)
+		case m < 512:
+			t[m] = 255
+		case m < 896:
+			t[m] = 0
+		default:
+			t[m] = uint8(m - 896)
+		}
+	}
+	return t
+}()
+
+// idctIslow is libjpeg's jpeg_idct_islow: coef is one block in natural
+// order (not yet dequantized), q the quantization table; it writes 8x8
+// samples to out with the given stride.
+func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
+	const (
+		constBits = 13
+		pass1Bits = 2
+		f0298     = 2446
+		f0390     = 3196
+		f0541     = 4433
+		f0765     = 6270
+		f0899     = 7373
+		f1175     = 9633
+		f1501     = 12299
+		f1847     = 15137
+		f1961     = 16069
+		f2053     = 16819
+		f2562     = 20995
+		f3072     = 25172
+	)
+	var ws [64]int32
+	for col := 0; col < 8; col++ {
+		if coef[8+col] == 0 && coef[16+col] == 0 && coef[24+col] == 0 && coef[32+col] == 0 &&
+			coef[40+col] == 0 && coef[48+col] == 0 && coef[56+col] == 0 {
+			dc := (int32(coef[col]) * q[col]) << pass1Bits
+			for r := 0; r < 8; r++ {
+				ws[r*8+col] = dc
+			}
+			continue
+		}
+		z2 := int64(int32(coef[16+col]) * q[16+col])
+		z3 := int64(int32(coef[48+col]) * q[48+col])
+		z1 := (z2 + z3) * f0541
+		tmp2 := z1 + z3*(-f1847)
+		tmp3 := z1 + z2*f0765
+		z2 = int64(int32(coef[col]) * q[col])
+		z3 = int64(int32(coef[32+col]) * q[32+col])
+		tmp0 := (z2 + z3) << constBits
+		tmp1 := (z2 - z3) << constBits
+		tmp10 := tmp0 + tmp3
+		tmp13 := tmp0 - tmp3
+		tmp11 := tmp1 + tmp2
+		tmp12 := tmp1 - tmp2
+
+		tmp0 = int64(int32(coef[56+col]) * q[56+col])
+		tmp1 = int64(int32(coef[40+col]) * q[40+col])
+		tmp2 = int64(int32(coef[24+col]) * q[24+col])
+		tmp3 = int64(int32(coef[8+col]) * q[8+col])
+		z1 = tmp0 + tmp3
+		z2 = tmp1 + tmp2
+		z3 = tmp0 + tmp2
+		z4 := tmp1 + tmp3
+		z5 := (z3 + z4) * f1175
+		tmp0 *= f0298
+		tmp1 *= f2053
+		tmp2 *= f3072
+		tmp3 *= f1501
+		z1 *= -f0899
+		z2 *= -f2562
+		z3 *= -f1961
+		z4 *= -f0390
+		z3 += z5
+		z4 += z5
+		tmp0 += z1 + z3
+		tmp1 += z2 + z4
+		tmp2 += z2 + z3
+		tmp3 += z1 + z4
+		const sh = constBits - pass1Bits
+		const rnd = int64(1) << (sh - 1)
+		ws[0*8+col] = int32((tmp10 + tmp3 + rnd) >> sh)
+		ws[7*8+col] = int32((tmp10 - tmp3 + rnd) >> sh)
+		ws[1*8+col] = int32((tmp11 + tmp2 + rnd) >> sh)
+		ws[6*8+col] = int32((tmp11 - tmp2 + rnd) >> sh)
+		ws[2*8+col] = int32((tmp12 + tmp1 + rnd) >> sh)
+		ws[5*8+col] = int32((tmp12 - tmp1 + rnd) >> sh)
+		ws[3*8+col] = int32((tmp13 + tmp0 + rnd) >> sh)
+		ws[4*8+col] = int32((tmp13 - tmp0 + rnd) >> sh)
+	}
+	for row := 0; row < 8; row++ {
+		w := ws[row*8 : row*8+8]
+		o := out[row*stride : row*stride+8]
+		const sh = constBits + pass1Bits + 3
+		const rnd = int64(1) << (sh - 1)
+		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
+			v := idctRangeLimit[((int64(w[0])+(1<<(pass1Bits+3-1)))>>(pass1Bits+3))&1023]
+			for i := range o {
+				o[i] = v
+			}
+			continue
+		}
+		z2 := int64(w[2])
+		z3 := int64(w[6])
+		z1 := (z2 + z3) * f0541
+		tmp2 := z1 + z3*(-f1847)
+		tmp3 := z1 + z2*f0765
+		tmp0 := (int64(w[0]) + int64(w[4])) << constBits
+		tmp1 := (int64(w[0]) - int64(w[4])) << constBits
+		tmp10 := tmp0 + tmp3
+		tmp13 := tmp0 - tmp3
+		tmp11 := tmp1 + tmp2
+		tmp12 := tmp1 - tmp2
+
+		tmp0 = int64(w[7])
+		tmp1 = int64(w[5])
+		tmp2 = int64(w[3])
+		tmp3 = int64(w[1])
+		z1 = tmp0 + tmp3
+		z2 = tmp1 + tmp2
+		z3 = tmp0 + tmp2
+		z4 := tmp1 + tmp3
+		z5 := (z3 + z4) * f1175
+		tmp0 *= f0298
+		tmp1 *= f2053
+		tmp2 *= f3072
+		tmp3 *= f1501
+		z1 *= -f0899
+		z2 *= -f2562
+		z3 *= -f1961
+		z4 *= -f0390
+		z3 += z5
+		z4 += z5
+		tmp0 += z1 + z3
+		tmp1 += z2 + z4
+		tmp2 += z2 + z3
+		tmp3 += z1 + z4
+		o[0] = idctRangeLimit[((tmp10+tmp3+rnd)>>sh)&1023]
+		o[7] = idctRangeLimit[((tmp10-tmp3+rnd)>>sh)&1023]
+		o[1] = idctRangeLimit[((tmp11+tmp2+rnd)>>sh)&1023]
+		o[6] = idctRangeLimit[((tmp11-tmp2+rnd)>>sh)&1023]
+		o[2] = idctRangeLimit[((tmp12+tmp1+rnd)>>sh)&1023]
+		o[5] = idctRangeLimit[((tmp12-tmp1+rnd)>>sh)&1023]
+		o[3] = idctRangeLimit[((tmp13+tmp0+rnd)>>sh)&1023]
+		o[4] = idctRangeLimit[((tmp13-tmp0+rnd)>>sh)&1023]
+	}
+}
+
+// output runs the IDCT for every component, upsamples and converts colour.
+func (j *jpegDec) output() (image.Image, error) {
+	planes := make([][]uint8, len(j.comps))
+	for i, c := range j.comps {
+		if !j.qtSet[c.tq] {
+			return nil, errors.New("component uses an undefined quantization table")
+		}
+		pw := c.bw * 8
+		plane := make([]uint8, pw*c.bh*8)
+		q := &j.qt[c.tq]
+		// Only blocks covering the downsampled image are needed.
+		nbx, nby := (c.cw+7)/8, (c.ch+7)/8
+		for by := 0; by < nby; by++ {
+			for bx := 0; bx < nbx; bx++ {
+				blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+				idctIslow(blk, q, plane[by*8*pw+bx*8:], pw)
+			}
+		}
+		// Compact to cw x ch and upsample to full size.
+		comp := make([]uint8, c.cw*c.ch)
+		for y := 0; y < c.ch; y++ {
+			copy(comp[y*c.cw:(y+1)*c.cw], plane[y*pw:])
+		}
+		hs, vs := j.hmax/c.h, j.vmax/c.v
+		planes[i] = upsample(comp, c.cw, c.ch, hs, vs, j.w, j.h)
+	}
+	W, H := j.w, j.h
+	if len(j.comps) == 1 {
+		g := image.NewGray(image.Rect(0, 0, W, H))
+		copy(g.Pix, planes[0])
+		return g, nil
+	}
+	if len(j.comps) == 4 {
+		return j.cmyk(planes), nil
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, W, H))
+	rgb := false
+	switch {
+	case j.jfif:
+	case j.adobe:
+		rgb = j.adobeXform == 0
+	default:
+		rgb = j.comps[0].id == 'R' && j.comps[1].id == 'G' && j.comps[2].id == 'B'
+	}
+	if rgb {
+		for i := 0; i < W*H; i++ {
+			out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = planes[0][i], planes[1][i], planes[2][i], 255
+		}
+		return out, nil
+	}
+	t := &yccTab
+	for i := 0; i < W*H; i++ {
+		Y := int32(planes[0][i])
+		u, v := planes[1][i], planes[2][i]
+		out.Pix[4*i] = clampU8(Y + t.crR[v])
+		out.Pix[4*i+1] = clampU8(Y + ((t.cbG[u] + t.crG[v]) >> 16))
+		out.Pix[4*i+2] = clampU8(Y + t.cbB[u])
+		out.Pix[4*i+3] = 255
+	}
+	return out, nil
+}
+
+// cmyk returns a 4-component JPEG as Pillow holds it: libjpeg passes CMYK
+// through (or converts YCCK, Adobe transform 2, to inverted CMY), and Pillow
+// reads files with an Adobe marker as "CMYK;I" (inverted). The result uses
+// Go's CMYK convention (0 = no ink), which is Pillow's CMYK mode.
+func (j *jpegDec) cmyk(planes [][]uint8) *image.CMYK {
+	W, H := j.w, j.h
+	out := image.NewCMYK(image.Rect(0, 0, W, H))
+	t := &yccTab
+	for i := 0; i < W*H; i++ {
+		c, m, y, k := planes[0][i], planes[1][i], planes[2][i], planes[3][i]
+		if j.adobe && j.adobeXform == 2 {
+			Y := int32(c)
+			cb, cr := m, y
+			c = clampU8(255 - (Y + t.crR[cr]))
+			m = clampU8(255 - (Y + ((t.cbG[cb] + t.crG[cr]) >> 16)))
+			y = clampU8(255 - (Y + t.cbB[cb]))
+		}
+		if j.adobe {
+			c, m, y, k = 255-c, 255-m, 255-y, 255-k
+		}
+		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = c, m, y, k
+	}
+	return out
+}
