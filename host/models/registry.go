@@ -47,7 +47,19 @@ var architectureTasks = []struct {
 	{"ForAudioClassification", "audio-classification"},
 	{"ForSpeechSeq2Seq", "automatic-speech-recognition"},
 	{"VisionEncoderDecoderModel", "image-to-text"},
+	{"LMHeadModel", "text-generation"},
+	{"MTModel", "text2text-generation"},
+	{"CLIPModel", "zero-shot-image-classification"},
+	{"SiglipModel", "zero-shot-image-classification"},
 	{"Model", "feature-extraction"},
+}
+
+// featureFamilies says which family a bare encoder ("...Model", feature extraction) belongs to.
+// This table covers the fixture architectures; the full model_type registry is its own issue.
+var featureFamilies = map[string]Family{
+	"bert": TextEncoder, "distilbert": TextEncoder, "roberta": TextEncoder, "xlm-roberta": TextEncoder,
+	"deberta-v2": TextEncoder, "electra": TextEncoder,
+	"vit": Vision, "dinov2": Vision, "convnext": Vision, "resnet": Vision, "swin": Vision,
 }
 
 // Classify returns the family and task of a model from its config.json. The task comes from
@@ -78,8 +90,12 @@ func Classify(c *Config) (Family, Task, error) {
 		return TextDecoder, task, nil
 	case "automatic-speech-recognition", "audio-classification":
 		return Audio, task, nil
-	case "image-to-text":
+	case "image-to-text", "zero-shot-image-classification":
 		return VisionText, task, nil
+	case "feature-extraction":
+		if f, ok := featureFamilies[c.ModelType]; ok {
+			return f, task, nil
+		}
 	case "text2text-generation":
 		if c.ModelType == "whisper" {
 			return Audio, "automatic-speech-recognition", nil
