@@ -189,6 +189,10 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 	if err != nil {
 		return nil, err
 	}
+	if len(m.inputs) == 0 {
+		// onnxruntime_go v1.35 indexes the input list unconditionally and would panic.
+		return nil, sdk.Errorf(sdk.Unsupported, "model %s has no inputs; onnxruntime_go v1.35 cannot run such a model", m.id)
+	}
 	wanted, err := m.wantedOutputs(req.Outputs)
 	if err != nil {
 		return nil, err
