@@ -24,6 +24,8 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitInternal is sysexits' EX_SOFTWARE.
+	exitInternal = 70
 )
 
 type env struct {
@@ -50,8 +52,16 @@ built-in MNIST-8 model and its sample digits.
 `
 
 // Main runs the hfhost command line and returns the process exit status.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	e := &env{stdout: stdout, stderr: stderr}
+	defer func() {
+		// A bug must still end as one clear line and a failure status, not a stack dump
+		// mixed into the user's output.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "hfhost: internal error: %v (please report this with the command you ran)\n", r)
+			code = exitInternal
+		}
+	}()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage

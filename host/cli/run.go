@@ -30,6 +30,7 @@ type runFlags struct {
 	topK      int
 	maxPixels int64
 	quiet     bool
+	variant   string
 }
 
 func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
@@ -37,6 +38,7 @@ func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
 	f.register(fs)
 	fs.StringVar(&f.family, "pipeline", "", "pipeline family: vision (default: from the model's config.json)")
 	fs.StringVar(&f.modelDir, "model", "", "model directory as HF Optimum exports it (default: built-in MNIST-8)")
+	fs.StringVar(&f.variant, "variant", "", "ONNX file variant: quantized, fp16, int8... (model_VARIANT.onnx; default: model.onnx)")
 	if name == "run" {
 		fs.Var(&f.inputs, "input", "input file (repeatable; also taken from the arguments after the flags)")
 		fs.IntVar(&f.topK, "top-k", 5, "labels to print per input (0: all)")
@@ -127,7 +129,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		}
 		imgs[i] = img
 	}
-	graph, err := d.ONNX("model", "")
+	graph, err := d.ONNX("model", models.Variant(f.variant))
 	if err != nil {
 		return err
 	}
