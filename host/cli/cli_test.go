@@ -32,11 +32,10 @@ func TestPluginsListsEveryKnownBackend(t *testing.T) {
 	}
 }
 
-func TestPanicBecomesOneLine(t *testing.T) {
+func TestMissingConfigIsOneLine(t *testing.T) {
 	var out, errb strings.Builder
-	// A nil context makes the first context use panic inside the command.
-	code := Main(nil, []string{"devices", "--config", "/nonexistent.toml"}, &out, &errb) //nolint:staticcheck // deliberate
-	if code == 0 {
+	code := Main(context.Background(), []string{"devices", "--config", "/nonexistent.toml"}, &out, &errb)
+	if code != exitError || !strings.Contains(errb.String(), "/nonexistent.toml") {
 		t.Fatalf("exit 0, stderr %q", errb.String())
 	}
 	if n := strings.Count(strings.TrimRight(errb.String(), "\n"), "\n"); n != 0 {
