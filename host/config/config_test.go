@@ -83,12 +83,12 @@ func TestTypoSuggestion(t *testing.T) {
 
 func TestBadValues(t *testing.T) {
 	for src, want := range map[string]string{
-		`on_failure = "retry"`:                     `want "next" or "fail"`,
-		`run_timeout = "soon"`:                     "not a duration",
-		"[backends.cpu]\nsha256 = \"abc\"":         "want 64 hex digits",
-		`order = ["cu da"]`:                        "not a backend name",
-		"order = [\"cpu\"\n":                       "line ",
-		`log_level = "loud"`:                       "log_level",
+		`on_failure = "retry"`:                      `want "next" or "fail"`,
+		`run_timeout = "soon"`:                      "not a duration",
+		"[backends.cpu]\nsha256 = \"abc\"":          "want 64 hex digits",
+		`order = ["cu da"]`:                         "not a backend name",
+		"order = [\"cpu\"\n":                        "line ",
+		`log_level = "loud"`:                        "log_level",
 		"[families.vision]\non_failure = \"maybe\"": "families.vision.on_failure",
 	} {
 		_, err := Parse([]byte(src))
