@@ -57,7 +57,7 @@ func TestValidate(t *testing.T) {
 func TestFloat16Conversions(t *testing.T) {
 	cases := map[float32]uint16{
 		0: 0x0000, 1: 0x3c00, -2: 0xc000, 65504: 0x7bff, 0.000061035156: 0x0400, // smallest normal
-		5.9604645e-08: 0x0001, // smallest subnormal
+		5.9604645e-08:        0x0001, // smallest subnormal
 		float32(math.Inf(1)): 0x7c00, 1e6: 0x7c00, 0.33325195: 0x3555,
 	}
 	for f, h := range cases {
