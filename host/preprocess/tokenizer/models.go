@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"container/heap"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -62,15 +63,20 @@ func (w *wordPiece) tokenize(s string) ([]token, error) {
 		end := len(s)
 		found := false
 		for start < end {
-			var sub string
+			var id int
+			var ok bool
 			if start > 0 {
 				buf = append(buf[:0], w.prefix...)
 				buf = append(buf, s[start:end]...)
-				sub = string(buf)
+				id, ok = w.ids[string(buf)] // no allocation for the lookup
 			} else {
-				sub = s[start:end]
+				id, ok = w.ids[s[start:end]]
 			}
-			if id, ok := w.ids[sub]; ok {
+			if ok {
+				sub := s[start:end]
+				if start > 0 {
+					sub = string(buf)
+				}
 				out = append(out, token{id, sub, span{start, end}})
 				found = true
 				break
@@ -114,7 +120,14 @@ type bpe struct {
 	byteFallback bool
 	ignoreMerges bool
 	byteIDs      [256]int // id of "<0xXX>" or -1
+
+	// cache keeps the tokens of up to cacheCap words, as HF's BPE cache does; the cached
+	// slices are shared and never modified.
+	mu    sync.RWMutex
+	cache map[string][]token
 }
+
+const cacheCap = 10000
 
 type symbol struct {
 	id         int
@@ -150,6 +163,28 @@ func (b *bpe) tokenize(s string) ([]token, error) {
 			return []token{{id, s, span{0, len(s)}}}, nil
 		}
 	}
+	b.mu.RLock()
+	hit, ok := b.cache[s]
+	b.mu.RUnlock()
+	if ok {
+		return hit, nil
+	}
+	out, err := b.tokenizeWord(s)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.cache == nil {
+		b.cache = make(map[string][]token)
+	}
+	if len(b.cache) < cacheCap {
+		b.cache[s] = out
+	}
+	b.mu.Unlock()
+	return out, nil
+}
+
+func (b *bpe) tokenizeWord(s string) ([]token, error) {
 	syms := make([]symbol, 0, len(s))
 	add := func(id, l int) {
 		n := len(syms)

@@ -153,6 +153,9 @@ func (n *normString) mapRunes(f func(rune) rune) {
 	if same {
 		return
 	}
+	if sameLengthMap(n, func(r rune) (rune, bool) { return f(r), true }) {
+		return
+	}
 	dest := make([]change, 0, len(n.normalized))
 	for _, r := range n.normalized {
 		dest = append(dest, change{f(r), 0})

@@ -134,6 +134,9 @@ func lowercase(n *normString) {
 	if !need {
 		return
 	}
+	if sameLengthMap(n, func(r rune) (rune, bool) { return unicode.ToLower(r), r != 0x130 }) {
+		return
+	}
 	dest := make([]change, 0, len(s))
 	for _, r := range s {
 		if r == 0x130 {
@@ -146,6 +149,22 @@ func lowercase(n *normString) {
 }
 
 // isMark is General_Category=Mark, what the StripAccents normalizer removes.
+// sameLengthMap applies a one-to-one rune mapping in place when every rune maps to a rune of
+// the same UTF-8 length: the alignments are then unchanged (what transform would compute).
+// It reports false, changing nothing, when f refuses a rune or a length differs.
+func sameLengthMap(n *normString, f func(rune) (rune, bool)) bool {
+	b := make([]byte, 0, len(n.normalized))
+	for _, r := range n.normalized {
+		m, ok := f(r)
+		if !ok || utf8.RuneLen(m) != utf8.RuneLen(r) {
+			return false
+		}
+		b = utf8.AppendRune(b, m)
+	}
+	n.normalized = string(b)
+	return true
+}
+
 func isMark(r rune) bool { return unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me) }
 
 // isNonSpacingMark is Mn, what BertNormalizer's strip_accents removes.
@@ -199,6 +218,9 @@ func isAssigned(r rune) bool {
 func isBertControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
+	}
+	if r < 0x80 {
+		return r < 0x20 || r == 0x7F
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !isAssigned(r)
 }
