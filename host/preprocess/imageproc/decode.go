@@ -119,6 +119,10 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 		return nil, f, fmt.Errorf("imageproc: decoded %s is %dx%d, over Limits.MaxPixels %d: %w", f, b.Dx(), b.Dy(), lim.MaxPixels, ErrTooLarge)
 	}
 	switch m := img.(type) {
+	case *image.Paletted:
+		if f == GIF {
+			img = gifFirstFrame(data, m)
+		}
 	case *image.YCbCr:
 		if f == JPEG {
 			img = jpegYCbCrToRGB(m)

@@ -247,14 +247,28 @@ func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 
 func resampleHorizontal(dst, src *pixels, offset int, c coeffs) {
 	C := src.C
+	const half = int32(1 << (precisionBits - 1))
 	for yy := 0; yy < dst.H; yy++ {
-		row := src.Pix[(yy+offset)*src.W*C:]
-		out := dst.Pix[yy*dst.W*C:]
+		row := src.Pix[(yy+offset)*src.W*C : (yy+offset+1)*src.W*C]
+		out := dst.Pix[yy*dst.W*C : (yy+1)*dst.W*C]
 		for xx := 0; xx < dst.W; xx++ {
 			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
 			k := c.k[xx*c.ksize : xx*c.ksize+xcnt]
+			if C == 3 {
+				p := row[xmin*3 : (xmin+xcnt)*3]
+				s0, s1, s2 := half, half, half
+				for x, kv := range k {
+					q := p[3*x : 3*x+3 : 3*x+3]
+					s0 += int32(q[0]) * kv
+					s1 += int32(q[1]) * kv
+					s2 += int32(q[2]) * kv
+				}
+				o := out[3*xx : 3*xx+3 : 3*xx+3]
+				o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
+				continue
+			}
 			for ch := 0; ch < C; ch++ {
-				ss := int32(1 << (precisionBits - 1))
+				ss := half
 				p := row[xmin*C+ch:]
 				for x, kv := range k {
 					ss += int32(p[x*C]) * kv
@@ -265,19 +279,28 @@ func resampleHorizontal(dst, src *pixels, offset int, c coeffs) {
 	}
 }
 
+// resampleVertical accumulates whole rows at a time (integer sums, so the
+// order does not change the result).
 func resampleVertical(dst, src *pixels, c coeffs) {
-	C := src.C
-	stride := src.W * C
+	stride := src.W * src.C
+	acc := make([]int32, stride)
+	const half = int32(1 << (precisionBits - 1))
 	for yy := 0; yy < dst.H; yy++ {
 		ymin, ycnt := c.bounds[2*yy], c.bounds[2*yy+1]
 		k := c.k[yy*c.ksize : yy*c.ksize+ycnt]
-		out := dst.Pix[yy*stride:]
-		for i := 0; i < stride; i++ {
-			ss := int32(1 << (precisionBits - 1))
-			for y, kv := range k {
-				ss += int32(src.Pix[(ymin+y)*stride+i]) * kv
+		for i := range acc {
+			acc[i] = half
+		}
+		for y, kv := range k {
+			row := src.Pix[(ymin+y)*stride : (ymin+y+1)*stride]
+			a := acc[:len(row)]
+			for i, v := range row {
+				a[i] += int32(v) * kv
 			}
-			out[i] = clip8(ss)
+		}
+		out := dst.Pix[yy*stride : (yy+1)*stride]
+		for i, v := range acc {
+			out[i] = clip8(v)
 		}
 	}
 }
