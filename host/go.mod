@@ -5,8 +5,8 @@ go 1.26.0
 require golang.org/x/image v0.48.0
 
 require (
-	github.com/dlclark/regexp2 v1.11.5 // indirect
-	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/dlclark/regexp2 v1.11.5
+	github.com/rivo/uniseg v0.4.7
 )
 
 require (
@@ -27,7 +27,7 @@ require (
 	github.com/oklog/run v1.1.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/text v0.44.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
