@@ -130,6 +130,9 @@ type Size struct {
 	Height, Width int
 	ShortestEdge  int
 	LongestEdge   int
+	// MaxHeight and MaxWidth are DETR/YOLOS's {"max_height", "max_width"}:
+	// scale to fit inside, keeping the aspect ratio.
+	MaxHeight, MaxWidth int
 }
 
 func (s Size) String() string {
@@ -142,6 +145,9 @@ func (s Size) String() string {
 	}
 	if s.LongestEdge != 0 {
 		parts = append(parts, fmt.Sprintf("longest_edge=%d", s.LongestEdge))
+	}
+	if s.MaxHeight != 0 || s.MaxWidth != 0 {
+		parts = append(parts, fmt.Sprintf("max_height=%d max_width=%d", s.MaxHeight, s.MaxWidth))
 	}
 	return "{" + strings.Join(parts, " ") + "}"
 }
@@ -374,6 +380,7 @@ func (p *Processor) validate() error {
 		s := p.Size
 		switch {
 		case s.hasHW():
+		case s.MaxHeight > 0 && (p.Kind == KindDetr || p.Kind == KindYolos):
 		case s.ShortestEdge > 0 || s.LongestEdge > 0:
 			if p.Kind == KindDPT {
 				return fmt.Errorf("imageproc: DPTImageProcessor wants size {height, width}, got %v", s)
@@ -392,7 +399,7 @@ func (p *Processor) validate() error {
 		name string
 		s    Size
 	}{{"size", p.Size}, {"crop_size", p.CropSize}, {"pad_size", p.PadSize}} {
-		for _, n := range []int{v.s.Height, v.s.Width, v.s.ShortestEdge, v.s.LongestEdge} {
+		for _, n := range []int{v.s.Height, v.s.Width, v.s.ShortestEdge, v.s.LongestEdge, v.s.MaxHeight, v.s.MaxWidth} {
 			if n > maxSide {
 				return fmt.Errorf("imageproc: %s %v has a side over %d pixels; no image processor config needs that", v.name, v.s, maxSide)
 			}
@@ -465,12 +472,19 @@ func parseSize(raw json.RawMessage, name string, squareInt bool) (Size, error) {
 			s.ShortestEdge = *v
 		case "longest_edge":
 			s.LongestEdge = *v
+		case "max_height":
+			s.MaxHeight = *v
+		case "max_width":
+			s.MaxWidth = *v
 		default:
-			return Size{}, fmt.Errorf("imageproc: %s key %q is not supported; want height/width, shortest_edge, longest_edge", name, k)
+			return Size{}, fmt.Errorf("imageproc: %s key %q is not supported; want height/width, shortest_edge, longest_edge, max_height/max_width", name, k)
 		}
 	}
 	if (s.Height > 0) != (s.Width > 0) {
 		return Size{}, fmt.Errorf("imageproc: %s %s needs both height and width", name, string(raw))
+	}
+	if (s.MaxHeight > 0) != (s.MaxWidth > 0) {
+		return Size{}, fmt.Errorf("imageproc: %s %s needs both max_height and max_width", name, string(raw))
 	}
 	return s, nil
 }

@@ -239,7 +239,7 @@ func TestConfigErrors(t *testing.T) {
 		"bad resample":  {`{"image_processor_type": "ViTImageProcessor", "resample": 9}`, "not a Pillow filter"},
 		"mean length":   {`{"image_processor_type": "ViTImageProcessor", "image_mean": [0.5, 0.5]}`, "one per channel"},
 		"zero std":      {`{"image_processor_type": "ViTImageProcessor", "image_std": [0.5, 0, 0.5]}`, "divide by zero"},
-		"bad size key":  {`{"image_processor_type": "ViTImageProcessor", "size": {"max_height": 3}}`, "not supported"},
+		"bad size key":  {`{"image_processor_type": "ViTImageProcessor", "size": {"min_height": 3}}`, "not supported"},
 		"half size":     {`{"image_processor_type": "ViTImageProcessor", "size": {"height": 3}}`, "both height and width"},
 		"channels":      {`{"image_processor_type": "ViTImageProcessor", "num_channels": 1}`, "do_convert_grayscale"},
 		"crop missing":  {`{"image_processor_type": "ViTImageProcessor", "do_center_crop": true}`, "crop_size"},

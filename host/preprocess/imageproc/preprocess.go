@@ -173,10 +173,14 @@ func (p *Processor) resize(px *pixels) (*pixels, error) {
 		switch {
 		case s.ShortestEdge > 0 && s.LongestEdge > 0:
 			oh, ow = detrSize(h, w, s.ShortestEdge, s.LongestEdge, p.Kind == KindYolos)
+		case s.MaxHeight > 0 && s.MaxWidth > 0:
+			// get_image_size_for_max_height_width
+			scale := math.Min(float64(s.MaxHeight)/float64(h), float64(s.MaxWidth)/float64(w))
+			oh, ow = int(float64(h)*scale), int(float64(w)*scale)
 		case s.hasHW():
 			oh, ow = s.Height, s.Width
 		default:
-			return nil, fmt.Errorf("%s wants size {shortest_edge, longest_edge} or {height, width}, got %v", p.Kind, s)
+			return nil, fmt.Errorf("%s wants size {shortest_edge, longest_edge}, {max_height, max_width} or {height, width}, got %v", p.Kind, s)
 		}
 	case KindDPT:
 		oh, ow = dptSize(h, w, s.Height, s.Width, p.KeepAspectRatio, p.EnsureMultipleOf)
