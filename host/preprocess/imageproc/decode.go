@@ -101,7 +101,7 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 	}
 	var img image.Image
 	if f == JPEG {
-		img, err = decodeJPEGCompat(data)
+		img, err = decodeJPEGCompat(data, lim.MaxPixels)
 		if errors.Is(err, errJPEGFallback) {
 			img, err = decodeSafe(f, data)
 		}

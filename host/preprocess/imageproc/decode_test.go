@@ -296,7 +296,7 @@ func TestJPEGFixturesUseCompatDecoder(t *testing.T) {
 			continue
 		}
 		n++
-		if _, err := decodeJPEGCompat(fixtureFile(t, f.File)); err != nil {
+		if _, err := decodeJPEGCompat(fixtureFile(t, f.File), DefaultMaxPixels); err != nil {
 			t.Errorf("%s: %v", f.File, err)
 		}
 	}
@@ -310,7 +310,7 @@ func TestJPEGFallbackFeatures(t *testing.T) {
 	d := jpegHeaderOnly(8, 8)
 	i := bytes.Index(d, []byte{0xff, 0xc0})
 	d[i+4] = 12
-	if _, err := decodeJPEGCompat(d); !errors.Is(err, errJPEGFallback) {
+	if _, err := decodeJPEGCompat(d, DefaultMaxPixels); !errors.Is(err, errJPEGFallback) {
 		t.Errorf("12-bit JPEG: want errJPEGFallback, got %v", err)
 	}
 }

@@ -70,3 +70,30 @@ func FuzzParseConfig(f *testing.F) {
 		_, _ = p.Preprocess([]image.Image{img})
 	})
 }
+
+// FuzzJPEG targets the libjpeg-compatible JPEG decoder directly (the
+// hand-written parser is the riskiest decoder code in the package).
+func FuzzJPEG(f *testing.F) {
+	entries, _ := os.ReadDir(filepath.Join(fixtures, "files"))
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".jpg" {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Size() <= 16<<10 {
+			if b, err := os.ReadFile(filepath.Join(fixtures, "files", e.Name())); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add(jpegHeaderOnly(3, 3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := decodeJPEGCompat(data, 1<<20)
+		if err != nil {
+			return
+		}
+		b := img.Bounds()
+		if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx()*b.Dy() > 1<<20 {
+			t.Fatalf("decoded a %dx%d image", b.Dx(), b.Dy())
+		}
+	})
+}

@@ -97,6 +97,7 @@ type jpegDec struct {
 	adobe       bool
 	adobeXform  int
 	sawSOF      bool
+	maxPixels   int64
 	eobrun      int32
 	// bit reader
 	acc       uint64
@@ -108,13 +109,13 @@ type jpegDec struct {
 
 // decodeJPEGCompat decodes d as libjpeg-turbo would for Pillow. It returns
 // errJPEGFallback (possibly wrapped) for features it leaves to image/jpeg.
-func decodeJPEGCompat(d []byte) (img image.Image, err error) {
+func decodeJPEGCompat(d []byte, maxPixels int64) (img image.Image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, fmt.Errorf("malformed JPEG data (%v)", r)
 		}
 	}()
-	j := &jpegDec{d: d, pos: 2}
+	j := &jpegDec{d: d, pos: 2, maxPixels: maxPixels}
 	if len(d) < 4 || d[0] != 0xff || d[1] != 0xd8 {
 		return nil, errors.New("missing SOI marker")
 	}
@@ -222,6 +223,9 @@ func (j *jpegDec) sof(seg []byte, progressive bool) error {
 	nc := int(seg[5])
 	if j.w == 0 || j.h == 0 {
 		return errors.New("zero image size in SOF")
+	}
+	if int64(j.w)*int64(j.h) > j.maxPixels {
+		return fmt.Errorf("SOF declares %dx%d pixels, over Limits.MaxPixels %d: %w", j.w, j.h, j.maxPixels, ErrTooLarge)
 	}
 	if nc != 1 && nc != 3 && nc != 4 {
 		return fmt.Errorf("%w: %d components", errJPEGFallback, nc)
