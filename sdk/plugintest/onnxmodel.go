@@ -15,7 +15,8 @@ import (
 // Field numbers are those of onnx/onnx.proto (IR version 8).
 
 // graphValue is one graph input or output: a tensor whose dimensions are fixed sizes (>= 0) or
-// named dynamic dimensions (dims[i] < 0, with names[i] the dim_param).
+// named dynamic dimensions (dims[i] < 0, with names[i] the dim_param). Nil dims leave the shape
+// undeclared (unknown rank); empty dims declare a scalar.
 type graphValue struct {
 	name  string
 	dtype sdk.DType
@@ -108,10 +109,11 @@ func (v graphValue) marshal() []byte {
 	var tensor []byte
 	tensor = protowire.AppendTag(tensor, 1, protowire.VarintType) // TypeProto.Tensor.elem_type
 	tensor = protowire.AppendVarint(tensor, uint64(v.dtype))
-	// The shape field is written even for a scalar: an absent shape means "unknown rank",
-	// an empty one means rank 0.
-	tensor = protowire.AppendTag(tensor, 2, protowire.BytesType) // TypeProto.Tensor.shape
-	tensor = protowire.AppendBytes(tensor, shape)
+	// An absent shape means "unknown rank" (dims == nil); an empty one means rank 0.
+	if v.dims != nil {
+		tensor = protowire.AppendTag(tensor, 2, protowire.BytesType) // TypeProto.Tensor.shape
+		tensor = protowire.AppendBytes(tensor, shape)
+	}
 	var typ []byte
 	typ = protowire.AppendTag(typ, 1, protowire.BytesType) // TypeProto.tensor_type
 	typ = protowire.AppendBytes(typ, tensor)

@@ -190,6 +190,9 @@ func stdoutCheck(t *testing.T, binaryPath string, use func(*sdk.Client) error) (
 		return line, "", fmt.Errorf("dispensing %q: %w", sdk.PluginName, err)
 	}
 	useErr := use(raw2.(*sdk.Client))
+	// What Go code prints reaches SyncStdout asynchronously, over go-plugin's stdio stream; give
+	// it a moment before stopping the plugin closes the stream.
+	time.Sleep(500 * time.Millisecond)
 	// Kill shuts the plugin down gracefully through go-plugin's controller, then by pid.
 	client.Kill()
 	select {
