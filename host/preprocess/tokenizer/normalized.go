@@ -20,8 +20,11 @@ type change struct {
 type normString struct {
 	original   string
 	normalized string
-	align      []span // one entry per byte of normalized
-	shift      int    // byte offset of original inside the whole input
+	// align has one entry per byte of normalized: the byte range of the whole input (not of
+	// original: HF keeps them relative, absolute ranges let slices share the array) the byte
+	// comes from. The arrays are never written in place once built, so slices share them.
+	align []span
+	shift int // byte offset of original inside the whole input
 }
 
 func newNormString(s string) *normString {
@@ -44,7 +47,7 @@ func (n *normString) offsetsOriginal() span {
 }
 
 // normToOrig converts a normalized byte range to an original byte range (relative to
-// n.original), following HF's convert_offsets quirks.
+// n.original), following HF's convert_offsets quirks (an empty range comes back as is).
 func (n *normString) normToOrig(s span) (span, bool) {
 	if s.start == s.end {
 		return s, true
@@ -52,7 +55,7 @@ func (n *normString) normToOrig(s span) (span, bool) {
 	if s.start > s.end || s.end > len(n.align) {
 		return span{}, false
 	}
-	return span{n.align[s.start].start, n.align[s.end-1].end}, true
+	return span{n.align[s.start].start - n.shift, n.align[s.end-1].end - n.shift}, true
 }
 
 func isCharBoundary(s string, i int) bool {
@@ -78,11 +81,7 @@ func (n *normString) slice(s span) *normString {
 	if o.start <= o.end && o.end <= len(n.original) && isCharBoundary(n.original, o.start) && isCharBoundary(n.original, o.end) {
 		orig = n.original[o.start:o.end]
 	}
-	al := make([]span, s.end-s.start)
-	for i, a := range n.align[s.start:s.end] {
-		al[i] = span{a.start - o.start, a.end - o.start}
-	}
-	return &normString{original: orig, normalized: n.normalized[s.start:s.end], align: al, shift: n.shift + o.start}
+	return &normString{original: orig, normalized: n.normalized[s.start:s.end], align: n.align[s.start:s.end:s.end], shift: n.shift + o.start}
 }
 
 // transformRange replaces the normalized byte range r with dest, keeping alignments the way
@@ -99,7 +98,7 @@ func (n *normString) transformRange(r span, dest []change, initialOffset int) {
 	al := make([]span, 0, len(old)+len(dest))
 	var tmp [4]byte
 	for _, c := range dest {
-		var a span
+		a := span{n.shift, n.shift} // HF's (0, 0) for a character inserted at the very start
 		if c.delta > 0 {
 			if offset >= 1 && offset-1 < len(n.align) {
 				a = n.align[offset-1]
@@ -301,7 +300,7 @@ func (n *normString) replace(p pattern, content string) error {
 		}
 		b = append(b, n.normalized[last:m.start]...)
 		al = append(al, n.align[last:m.start]...)
-		var a span
+		a := span{n.shift, n.shift}
 		if m.end >= 1 {
 			a = n.align[m.end-1]
 		}

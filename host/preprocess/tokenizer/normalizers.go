@@ -209,12 +209,6 @@ func isBertWhitespace(r rune) bool {
 	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
 }
 
-// isAssigned reports whether r has a general category other than Cn.
-func isAssigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
-		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
 func isBertControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
@@ -222,7 +216,9 @@ func isBertControl(r rune) bool {
 	if r < 0x80 {
 		return r < 0x20 || r == 0x7F
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !isAssigned(r)
+	// HF's is_control claims Cc, Cf, Cn and Co, but unassigned code points (U+0378, U+FFF0...)
+	// come through HF's BertNormalizer untouched: only the assigned control categories count.
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 func isChineseChar(r rune) bool {

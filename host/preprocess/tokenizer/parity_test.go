@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +12,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 const fixtureDir = "../../../testdata/tokenizers"
@@ -59,7 +63,13 @@ func (p expTruncParams) toGo() *Truncation {
 }
 
 type expected struct {
-	Cases      []expCase `json:"cases"`
+	Cases  []expCase `json:"cases"`
+	Random []struct {
+		Text       string   `json:"text"`
+		IDs        []int    `json:"ids"`
+		Offsets    [][2]int `json:"offsets"`
+		DecodeSkip string   `json:"decode_skip"`
+	} `json:"random"`
 	Pairs      []expCase `json:"pairs"`
 	Truncation []struct {
 		Params   expTruncParams `json:"params"`
@@ -176,7 +186,7 @@ func TestParity(t *testing.T) {
 	for _, name := range fixtureNames(t) {
 		t.Run(name, func(t *testing.T) {
 			tk, exp := loadFixture(t, name)
-			n, bad := 0, 0
+			n, bad, skipped := 0, 0, 0
 			fail := func(format string, args ...any) {
 				bad++
 				if bad <= 8 {
@@ -211,6 +221,30 @@ func TestParity(t *testing.T) {
 					if err != nil || got != dc.want {
 						fail("decode %v %+v: got %q (%v), want %q", c.IDs, dc.opts, got, err, dc.want)
 					}
+				}
+			}
+			for _, c := range exp.Random {
+				if hasNewerUnicode(c.Text) {
+					skipped++
+					continue
+				}
+				n++
+				e, err := tk.Encode(c.Text, EncodeOptions{NoTruncation: true, NoPadding: true})
+				if err != nil {
+					fail("encode random %q: %v", c.Text, err)
+					continue
+				}
+				if !reflect.DeepEqual(nzi(e.IDs), nzi(c.IDs)) {
+					fail("encode random %q: ids: got %v, want %v (tokens %q)", c.Text, e.IDs, c.IDs, e.Tokens)
+					continue
+				}
+				if len(c.Offsets) > 0 && !reflect.DeepEqual(e.Offsets, c.Offsets) {
+					fail("encode random %q: offsets: got %v, want %v", c.Text, e.Offsets, c.Offsets)
+					continue
+				}
+				n++
+				if got, _ := tk.Decode(c.IDs, DecodeOptions{SkipSpecialTokens: true}); got != c.DecodeSkip {
+					fail("decode random %v: got %q, want %q", c.IDs, got, c.DecodeSkip)
 				}
 			}
 			for _, c := range exp.Pairs {
@@ -282,7 +316,7 @@ func TestParity(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: %d cases, %d differ", name, n, bad)
+			t.Logf("%s: %d cases, %d differ (%d random texts skipped: supplementary code points newer than Go's Unicode %s tables)", name, n, bad, skipped, unicode.Version)
 			total += n
 			failed += bad
 		})
@@ -312,9 +346,85 @@ func loadTokenizerFile(path string) (*Tokenizer, error) {
 	return FromBytes(b)
 }
 
+// hasNewerUnicode reports a supplementary-plane code point that Go's unicode tables (15.0)
+// leave unassigned. HF's regex engines use Unicode 16 tables, which assign many of them
+// (Egyptian Hieroglyphs Ext-A, CJK Ext I, Garay...), so letter/number classes differ there.
+func hasNewerUnicode(s string) bool {
+	for _, r := range s {
+		if r > 0xFFFF && !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
+			return true
+		}
+	}
+	return false
+}
+
 func nzi(s []int) []int {
 	if len(s) == 0 {
 		return nil
 	}
 	return s
+}
+
+// TestModelDirParity compares the Go encoding of the corpus and the random texts with HF's for
+// every testdata/models/*/tokenizer.json that gen_tokenizers.py recorded, when the file is
+// still the one recorded (same sha256).
+func TestModelDirParity(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "models_expected", "*.json"))
+	if len(files) == 0 {
+		t.Skip("no models_expected fixtures")
+	}
+	total, bad, checked := 0, 0, 0
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp struct {
+			SHA256 string `json:"sha256"`
+			expected
+		}
+		if err := json.Unmarshal(b, &exp); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		path := filepath.Join("../../../testdata/models", name, "tokenizer.json")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Logf("%s: %v (skipped)", path, err)
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != exp.SHA256 {
+			t.Logf("%s changed since gen_tokenizers.py recorded it (skipped; regenerate)", path)
+			continue
+		}
+		tk, err := FromBytes(data)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		checked++
+		nbad := 0
+		for _, c := range exp.Random {
+			if hasNewerUnicode(c.Text) {
+				continue
+			}
+			total++
+			e, err := tk.Encode(c.Text, EncodeOptions{NoTruncation: true, NoPadding: true})
+			if err == nil && reflect.DeepEqual(nzi(e.IDs), nzi(c.IDs)) && (len(c.Offsets) == 0 && len(e.Offsets) == 0 || reflect.DeepEqual(e.Offsets, c.Offsets)) {
+				if got, _ := tk.Decode(c.IDs, DecodeOptions{SkipSpecialTokens: true}); got == c.DecodeSkip {
+					continue
+				}
+			}
+			bad++
+			nbad++
+			if nbad <= 3 {
+				got := "error"
+				if e != nil {
+					got = fmt.Sprint(e.IDs, e.Offsets)
+				}
+				t.Errorf("models/%s %q: got %s (%v), want %v %v", name, c.Text, got, err, c.IDs, c.Offsets)
+			}
+		}
+	}
+	t.Logf("testdata/models tokenizers: %d files checked, %d cases, %d differ", checked, total, bad)
 }
