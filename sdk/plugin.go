@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
 	pb "github.com/hfhost/hfhost/sdk/internal/proto/executorv1"
@@ -30,10 +32,36 @@ func ClientPlugins() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{}}}
 }
 
-// GRPCDialOptions raise the client's message limits; pass them as ClientConfig.GRPCDialOptions.
+// Transport tuning for large tensors on the local socket, used on both sides (see
+// PERFORMANCE.md, "Plugin boundary"). gRPC's defaults are made for networks: a 64 KiB initial
+// flow-control window grown by bandwidth-delay probing, and 32 KiB read and write buffers, so
+// a 13 MB tensor crosses in hundreds of window updates and syscalls with a context switch each.
+// A window as large as the biggest message we expect to send without waiting and 1 MiB buffers
+// let it cross in a few large writes.
+const (
+	transportWindowBytes = 64 << 20
+	transportBufferBytes = 1 << 20
+)
+
+// GRPCDialOptions raise the client's message limits and size its transport for large tensors;
+// pass them as ClientConfig.GRPCDialOptions.
 func GRPCDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithInitialWindowSize(transportWindowBytes),
+		grpc.WithInitialConnWindowSize(transportWindowBytes),
+		grpc.WithReadBufferSize(transportBufferBytes),
+		grpc.WithWriteBufferSize(transportBufferBytes),
+	}
+}
+
+// grpcServerOptions are the server-side counterparts of GRPCDialOptions.
+func grpcServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.InitialWindowSize(transportWindowBytes), grpc.InitialConnWindowSize(transportWindowBytes),
+		grpc.ReadBufferSize(transportBufferBytes), grpc.WriteBufferSize(transportBufferBytes),
+	}
 }
 
 // grpcPlugin adapts an Executor to go-plugin's GRPCPlugin.
@@ -48,7 +76,15 @@ func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 }
 
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Client{rpc: pb.NewExecutorClient(c)}, nil
+	return newClient(pb.NewExecutorClient(c), shmMinBytesFromEnv()), nil
+}
+
+// newClient returns a client that sends tensors of at least shmMin bytes through shared memory
+// once the plugin's Describe says it can take them (shmMin 0: never).
+func newClient(rpc pb.ExecutorClient, shmMin int64) *Client {
+	c := &Client{rpc: rpc, shmMin: shmMin, arenas: &arenaPool{}}
+	runtime.AddCleanup(c, func(p *arenaPool) { p.closeAll() }, c.arenas)
+	return c
 }
 
 // server serves an Executor over gRPC.
@@ -62,7 +98,9 @@ func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.Descr
 	if err != nil {
 		return nil, errorToStatus(err)
 	}
-	return descriptionToProto(d), nil
+	r := descriptionToProto(d)
+	r.Capabilities.SharedMemory = shmSupported
+	return r, nil
 }
 
 func (s *server) Load(ctx context.Context, r *pb.LoadRequest) (*pb.LoadResponse, error) {
@@ -88,16 +126,49 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 	for _, o := range r.GetOutputs() {
 		req.Outputs = append(req.Outputs, OutputRequest{Name: o.GetName(), Keep: o.GetKeep()})
 	}
+	// Shared memory (shm.go): map inputs that refer to the host's arena, and let the executor
+	// place outputs there. Everything mapped is released when this handler returns, by which
+	// time the response refers to the arena instead of holding the mapped bytes.
+	var sh *serverShm
+	if offer := r.GetOutputShm(); offer != nil && shmSupported {
+		sh = &serverShm{offer: offer, next: alignUp(max(offer.GetOffset(), 0))}
+		ctx = context.WithValue(ctx, shmContextKey{}, sh)
+	}
+	if hasShmInput(r.GetInputs()) {
+		if sh == nil {
+			sh = &serverShm{offer: &pb.SharedMemoryOffer{}}
+		}
+		if err := sh.mapInputs(r.GetInputs(), req.Inputs); err != nil {
+			sh.release()
+			return nil, shmStatus(err)
+		}
+	}
+	if sh != nil {
+		defer sh.release()
+	}
 	res, err := s.impl.Run(ctx, req)
 	if err != nil {
 		return nil, errorToStatus(err)
 	}
+	outs := valuesToProto(res.Outputs)
+	if sh != nil && r.GetOutputShm() != nil {
+		sh.encodeOutputs(outs)
+	}
 	// The timings exclude gRPC's own (un)marshalling, which happens outside this handler; the
 	// host measures the whole round trip itself.
 	return &pb.RunResponse{
-		Outputs: valuesToProto(res.Outputs),
+		Outputs: outs,
 		Timings: &pb.Timings{DecodeMicros: res.Timings.Decode.Microseconds(), RunMicros: res.Timings.Run.Microseconds(), EncodeMicros: res.Timings.Encode.Microseconds()},
 	}, nil
+}
+
+func hasShmInput(in []*pb.NamedValue) bool {
+	for _, v := range in {
+		if v.GetTensor().GetShm() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) Release(ctx context.Context, r *pb.ReleaseRequest) (*pb.ReleaseResponse, error) {
@@ -116,8 +187,16 @@ func (s *server) Unload(ctx context.Context, r *pb.UnloadRequest) (*pb.UnloadRes
 
 // Client is the host's view of a plugin: an Executor whose calls cross the process boundary.
 // Errors the plugin returned come back as *Error; transport failures wrap [ErrTransport].
+//
+// Once Describe has found that the plugin supports it, Run sends and receives tensors of 1 MiB
+// or more through shared memory instead of the gRPC stream (see shm.go; HFHOST_SHM=off in the
+// host's environment turns this off, HFHOST_SHM=<bytes> sets the threshold). A plugin that
+// cannot use it makes the client fall back to inline tensors for good.
 type Client struct {
-	rpc pb.ExecutorClient
+	rpc    pb.ExecutorClient
+	shmMin int64       // threshold in bytes; 0 disables shared memory
+	shm    atomic.Bool // the plugin said it supports shared memory and has not refused it
+	arenas *arenaPool
 }
 
 var _ Executor = (*Client)(nil)
@@ -131,6 +210,7 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 	if int(r.GetProtocolVersion()) != ProtocolVersion {
 		return nil, fmt.Errorf("plugin %q speaks executor protocol v%d, this host speaks v%d: rebuild the plugin against this SDK", r.GetPluginName(), r.GetProtocolVersion(), ProtocolVersion)
 	}
+	c.shm.Store(shmSupported && c.shmMin > 0 && r.GetCapabilities().GetSharedMemory())
 	return descriptionFromProto(r), nil
 }
 
@@ -152,6 +232,14 @@ func (c *Client) Load(ctx context.Context, req *LoadRequest) (*ModelInfo, error)
 
 // Run implements Executor.
 func (c *Client) Run(ctx context.Context, req *RunRequest) (*RunResult, error) {
+	if c.shm.Load() {
+		res, err := c.runShm(ctx, req)
+		if !errors.Is(err, errShmRefused) {
+			return res, err
+		}
+		// The plugin (or this host) cannot use shared memory here: stay inline from now on.
+		c.shm.Store(false)
+	}
 	pr := &pb.RunRequest{ModelId: req.ModelID, Inputs: valuesToProto(req.Inputs)}
 	for _, o := range req.Outputs {
 		pr.Outputs = append(pr.Outputs, &pb.OutputRequest{Name: o.Name, Keep: o.Keep})
@@ -160,11 +248,15 @@ func (c *Client) Run(ctx context.Context, req *RunRequest) (*RunResult, error) {
 	if err != nil {
 		return nil, errorFromStatus(err)
 	}
+	return runResultFromProto(r), nil
+}
+
+func runResultFromProto(r *pb.RunResponse) *RunResult {
 	t := r.GetTimings()
 	return &RunResult{
 		Outputs: valuesFromProto(r.GetOutputs()),
 		Timings: Timings{Decode: durationFromMicros(t.GetDecodeMicros()), Run: durationFromMicros(t.GetRunMicros()), Encode: durationFromMicros(t.GetEncodeMicros())},
-	}, nil
+	}
 }
 
 // Release implements Executor.

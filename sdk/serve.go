@@ -51,7 +51,7 @@ func Serve(impl Executor, opts ...ServeOption) {
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &grpcPlugin{impl: impl}}},
 		GRPCServer: func(o []grpc.ServerOption) *grpc.Server {
-			o = append(o, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+			o = append(o, grpcServerOptions()...)
 			return grpc.NewServer(o...)
 		},
 		Logger: cfg.logger,

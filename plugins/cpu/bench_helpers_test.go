@@ -8,8 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -94,9 +98,9 @@ var pluginBinary = sync.OnceValues(func() (string, error) {
 })
 
 // startPlugin starts the CPU plugin the way the host's backend manager does (go-plugin over
-// gRPC, the SDK's handshake and dial options) and returns its executor. The process is killed
-// when tb ends.
-func startPlugin(tb testing.TB) sdk.Executor {
+// gRPC, the SDK's handshake and dial options) and returns its executor and process id. The
+// process is killed when tb ends.
+func startPlugin(tb testing.TB) (sdk.Executor, int) {
 	tb.Helper()
 	bin, err := pluginBinary()
 	if err != nil {
@@ -132,7 +136,55 @@ func startPlugin(tb testing.TB) sdk.Executor {
 	if d.UnavailableReason != "" {
 		tb.Skipf("CPU plugin is unavailable here: %s", d.UnavailableReason)
 	}
-	return exe
+	return exe, client.ReattachConfig().Pid
+}
+
+// cpuTime returns the CPU time (user + system) this process has used so far, plus that of the
+// processes in others. It measures the work the boundary adds independently of how many other
+// jobs share the machine, which wall time on a busy machine does not.
+func cpuTime(others ...int) (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range others {
+		d, err := procCPUTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		total += d
+	}
+	return total, nil
+}
+
+// procCPUTime reads utime + stime of process pid from /proc/<pid>/stat (clock ticks of 10 ms
+// on Linux: the metric is only as precise as 10 ms over the whole benchmark run).
+func procCPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces; fields count from after it.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no \")\" after the command name in %q", pid, s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name, want at least 13", pid, len(f))
+	}
+	const ticksPerSecond = 100 // USER_HZ, fixed at 100 on Linux
+	var ticks int64
+	for _, field := range f[11:13] { // utime, stime: fields 14 and 15 of stat(5)
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: utime/stime field %q: %w", pid, field, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / ticksPerSecond, nil
 }
 
 // loadBench loads m into e with benchLoadOptions and unloads it when tb ends.

@@ -198,9 +198,23 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 		return nil, err
 	}
 	outputs := make([]ort.Value, len(m.outputs))
+	returned := make([]bool, len(m.outputs)) // wanted and sent back, not kept as a handle
+	for _, w := range wanted {
+		returned[w.index] = !w.keep
+	}
 	for i, o := range m.outputs {
+		// Inside a plugin whose host offered shared memory, large outputs of known shape are
+		// written by ONNX Runtime straight into it (sdk.OutputBuffer), so that they cross the
+		// process boundary without a copy. Only for outputs this call returns: the memory is
+		// gone once Run has returned, so it cannot back a kept handle.
+		var shm []byte
+		if returned[i] && len(o.Shape) > 0 && static(o.Shape) && o.DType.Size() > 0 {
+			shm = sdk.OutputBuffer(ctx, int(sdk.NumElements(o.Shape))*o.DType.Size())
+		}
 		var v ort.Value
 		switch {
+		case shm != nil:
+			v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), shm, ort.TensorElementDataType(o.DType))
 		case len(o.Shape) == 0 && o.DType != sdk.String:
 			// onnxruntime_go cannot wrap rank-0 outputs that ONNX Runtime allocates.
 			v, err = newScalar(o.DType, nil)

@@ -167,11 +167,15 @@ func (DeviceKind) EnumDescriptor() ([]byte, []int) {
 // Tensor is a dense tensor. Numeric data is little-endian in row-major order; strings use the
 // strings field instead of data.
 type Tensor struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dtype         DType                  `protobuf:"varint,1,opt,name=dtype,proto3,enum=hfhost.executor.v1.DType" json:"dtype,omitempty"`
-	Shape         []int64                `protobuf:"varint,2,rep,packed,name=shape,proto3" json:"shape,omitempty"`
-	Data          []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
-	Strings       []string               `protobuf:"bytes,4,rep,name=strings,proto3" json:"strings,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dtype   DType                  `protobuf:"varint,1,opt,name=dtype,proto3,enum=hfhost.executor.v1.DType" json:"dtype,omitempty"`
+	Shape   []int64                `protobuf:"varint,2,rep,packed,name=shape,proto3" json:"shape,omitempty"`
+	Data    []byte                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	Strings []string               `protobuf:"bytes,4,rep,name=strings,proto3" json:"strings,omitempty"`
+	// shm, when set, holds the tensor's data instead of data (which is then empty). Only sent to a
+	// peer that said it understands it: a plugin whose Capabilities.shared_memory is true, or a
+	// host that offered RunRequest.output_shm.
+	Shm           *SharedMemory `protobuf:"bytes,5,opt,name=shm,proto3" json:"shm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +238,140 @@ func (x *Tensor) GetStrings() []string {
 	return nil
 }
 
+func (x *Tensor) GetShm() *SharedMemory {
+	if x != nil {
+		return x.Shm
+	}
+	return nil
+}
+
+// SharedMemory locates bytes in a shared-memory file both processes can open by path (on Linux,
+// the host's memfd as /proc/<host pid>/fd/<n>).
+type SharedMemory struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length        int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemory) Reset() {
+	*x = SharedMemory{}
+	mi := &file_executor_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemory) ProtoMessage() {}
+
+func (x *SharedMemory) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemory.ProtoReflect.Descriptor instead.
+func (*SharedMemory) Descriptor() ([]byte, []int) {
+	return file_executor_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SharedMemory) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SharedMemory) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SharedMemory) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+// SharedMemoryOffer lets the plugin return large outputs through a shared-memory file instead
+// of inline bytes.
+type SharedMemoryOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path is the file to write into (it grows as needed; the host owns and removes it).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// offset is where the plugin may start writing; bytes before it hold this request's inputs.
+	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	// min_bytes is the smallest output worth sending this way; smaller ones stay inline.
+	MinBytes      int64 `protobuf:"varint,3,opt,name=min_bytes,json=minBytes,proto3" json:"min_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedMemoryOffer) Reset() {
+	*x = SharedMemoryOffer{}
+	mi := &file_executor_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedMemoryOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedMemoryOffer) ProtoMessage() {}
+
+func (x *SharedMemoryOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_executor_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedMemoryOffer.ProtoReflect.Descriptor instead.
+func (*SharedMemoryOffer) Descriptor() ([]byte, []int) {
+	return file_executor_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SharedMemoryOffer) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *SharedMemoryOffer) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *SharedMemoryOffer) GetMinBytes() int64 {
+	if x != nil {
+		return x.MinBytes
+	}
+	return 0
+}
+
 type Device struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -251,7 +389,7 @@ type Device struct {
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_executor_proto_msgTypes[1]
+	mi := &file_executor_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +401,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[1]
+	mi := &file_executor_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +414,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{1}
+	return file_executor_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Device) GetId() string {
@@ -341,13 +479,16 @@ type Capabilities struct {
 	Dtypes                []DType                `protobuf:"varint,2,rep,packed,name=dtypes,proto3,enum=hfhost.executor.v1.DType" json:"dtypes,omitempty"`
 	DeviceResidentOutputs bool                   `protobuf:"varint,3,opt,name=device_resident_outputs,json=deviceResidentOutputs,proto3" json:"device_resident_outputs,omitempty"`
 	CompileCache          bool                   `protobuf:"varint,4,opt,name=compile_cache,json=compileCache,proto3" json:"compile_cache,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// shared_memory is set by the SDK's server (not by executors) when it can read inputs from
+	// and write outputs to shared memory; hosts send shm tensors only to such plugins.
+	SharedMemory  bool `protobuf:"varint,5,opt,name=shared_memory,json=sharedMemory,proto3" json:"shared_memory,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_executor_proto_msgTypes[2]
+	mi := &file_executor_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +500,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[2]
+	mi := &file_executor_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +513,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{2}
+	return file_executor_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Capabilities) GetDynamicShapes() bool {
@@ -403,6 +544,13 @@ func (x *Capabilities) GetCompileCache() bool {
 	return false
 }
 
+func (x *Capabilities) GetSharedMemory() bool {
+	if x != nil {
+		return x.SharedMemory
+	}
+	return false
+}
+
 type DescribeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -411,7 +559,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_executor_proto_msgTypes[3]
+	mi := &file_executor_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +571,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[3]
+	mi := &file_executor_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +584,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{3}
+	return file_executor_proto_rawDescGZIP(), []int{5}
 }
 
 type DescribeResponse struct {
@@ -456,7 +604,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_executor_proto_msgTypes[4]
+	mi := &file_executor_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +616,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[4]
+	mi := &file_executor_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +629,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{4}
+	return file_executor_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DescribeResponse) GetPluginName() string {
@@ -550,7 +698,7 @@ type StaticShape struct {
 
 func (x *StaticShape) Reset() {
 	*x = StaticShape{}
-	mi := &file_executor_proto_msgTypes[5]
+	mi := &file_executor_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +710,7 @@ func (x *StaticShape) String() string {
 func (*StaticShape) ProtoMessage() {}
 
 func (x *StaticShape) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[5]
+	mi := &file_executor_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +723,7 @@ func (x *StaticShape) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaticShape.ProtoReflect.Descriptor instead.
 func (*StaticShape) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{5}
+	return file_executor_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StaticShape) GetInput() string {
@@ -605,7 +753,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_executor_proto_msgTypes[6]
+	mi := &file_executor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +765,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[6]
+	mi := &file_executor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +778,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{6}
+	return file_executor_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LoadRequest) GetModelPath() string {
@@ -682,7 +830,7 @@ type ValueInfo struct {
 
 func (x *ValueInfo) Reset() {
 	*x = ValueInfo{}
-	mi := &file_executor_proto_msgTypes[7]
+	mi := &file_executor_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +842,7 @@ func (x *ValueInfo) String() string {
 func (*ValueInfo) ProtoMessage() {}
 
 func (x *ValueInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[7]
+	mi := &file_executor_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +855,7 @@ func (x *ValueInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueInfo.ProtoReflect.Descriptor instead.
 func (*ValueInfo) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{7}
+	return file_executor_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ValueInfo) GetName() string {
@@ -751,7 +899,7 @@ type LoadResponse struct {
 
 func (x *LoadResponse) Reset() {
 	*x = LoadResponse{}
-	mi := &file_executor_proto_msgTypes[8]
+	mi := &file_executor_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +911,7 @@ func (x *LoadResponse) String() string {
 func (*LoadResponse) ProtoMessage() {}
 
 func (x *LoadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[8]
+	mi := &file_executor_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +924,7 @@ func (x *LoadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadResponse.ProtoReflect.Descriptor instead.
 func (*LoadResponse) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{8}
+	return file_executor_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LoadResponse) GetModelId() string {
@@ -828,7 +976,7 @@ type NamedValue struct {
 
 func (x *NamedValue) Reset() {
 	*x = NamedValue{}
-	mi := &file_executor_proto_msgTypes[9]
+	mi := &file_executor_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +988,7 @@ func (x *NamedValue) String() string {
 func (*NamedValue) ProtoMessage() {}
 
 func (x *NamedValue) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[9]
+	mi := &file_executor_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +1001,7 @@ func (x *NamedValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedValue.ProtoReflect.Descriptor instead.
 func (*NamedValue) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{9}
+	return file_executor_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NamedValue) GetName() string {
@@ -916,7 +1064,7 @@ type OutputRequest struct {
 
 func (x *OutputRequest) Reset() {
 	*x = OutputRequest{}
-	mi := &file_executor_proto_msgTypes[10]
+	mi := &file_executor_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1076,7 @@ func (x *OutputRequest) String() string {
 func (*OutputRequest) ProtoMessage() {}
 
 func (x *OutputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[10]
+	mi := &file_executor_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1089,7 @@ func (x *OutputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputRequest.ProtoReflect.Descriptor instead.
 func (*OutputRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{10}
+	return file_executor_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OutputRequest) GetName() string {
@@ -963,14 +1111,16 @@ type RunRequest struct {
 	ModelId string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
 	Inputs  []*NamedValue          `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	// outputs lists the outputs wanted; empty means all, returned inline.
-	Outputs       []*OutputRequest `protobuf:"bytes,3,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	Outputs []*OutputRequest `protobuf:"bytes,3,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// output_shm, when set, offers a shared-memory file for large outputs.
+	OutputShm     *SharedMemoryOffer `protobuf:"bytes,4,opt,name=output_shm,json=outputShm,proto3" json:"output_shm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_executor_proto_msgTypes[11]
+	mi := &file_executor_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1132,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[11]
+	mi := &file_executor_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1145,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{11}
+	return file_executor_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RunRequest) GetModelId() string {
@@ -1019,6 +1169,13 @@ func (x *RunRequest) GetOutputs() []*OutputRequest {
 	return nil
 }
 
+func (x *RunRequest) GetOutputShm() *SharedMemoryOffer {
+	if x != nil {
+		return x.OutputShm
+	}
+	return nil
+}
+
 type Timings struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DecodeMicros  int64                  `protobuf:"varint,1,opt,name=decode_micros,json=decodeMicros,proto3" json:"decode_micros,omitempty"`
@@ -1030,7 +1187,7 @@ type Timings struct {
 
 func (x *Timings) Reset() {
 	*x = Timings{}
-	mi := &file_executor_proto_msgTypes[12]
+	mi := &file_executor_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1199,7 @@ func (x *Timings) String() string {
 func (*Timings) ProtoMessage() {}
 
 func (x *Timings) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[12]
+	mi := &file_executor_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1212,7 @@ func (x *Timings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timings.ProtoReflect.Descriptor instead.
 func (*Timings) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{12}
+	return file_executor_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Timings) GetDecodeMicros() int64 {
@@ -1089,7 +1246,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_executor_proto_msgTypes[13]
+	mi := &file_executor_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1258,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[13]
+	mi := &file_executor_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1271,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{13}
+	return file_executor_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunResponse) GetOutputs() []*NamedValue {
@@ -1140,7 +1297,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_executor_proto_msgTypes[14]
+	mi := &file_executor_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1309,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[14]
+	mi := &file_executor_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1322,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{14}
+	return file_executor_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReleaseRequest) GetHandles() []string {
@@ -1183,7 +1340,7 @@ type ReleaseResponse struct {
 
 func (x *ReleaseResponse) Reset() {
 	*x = ReleaseResponse{}
-	mi := &file_executor_proto_msgTypes[15]
+	mi := &file_executor_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1352,7 @@ func (x *ReleaseResponse) String() string {
 func (*ReleaseResponse) ProtoMessage() {}
 
 func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[15]
+	mi := &file_executor_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1365,7 @@ func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{15}
+	return file_executor_proto_rawDescGZIP(), []int{17}
 }
 
 type UnloadRequest struct {
@@ -1220,7 +1377,7 @@ type UnloadRequest struct {
 
 func (x *UnloadRequest) Reset() {
 	*x = UnloadRequest{}
-	mi := &file_executor_proto_msgTypes[16]
+	mi := &file_executor_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1389,7 @@ func (x *UnloadRequest) String() string {
 func (*UnloadRequest) ProtoMessage() {}
 
 func (x *UnloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[16]
+	mi := &file_executor_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1402,7 @@ func (x *UnloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadRequest.ProtoReflect.Descriptor instead.
 func (*UnloadRequest) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{16}
+	return file_executor_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnloadRequest) GetModelId() string {
@@ -1263,7 +1420,7 @@ type UnloadResponse struct {
 
 func (x *UnloadResponse) Reset() {
 	*x = UnloadResponse{}
-	mi := &file_executor_proto_msgTypes[17]
+	mi := &file_executor_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1432,7 @@ func (x *UnloadResponse) String() string {
 func (*UnloadResponse) ProtoMessage() {}
 
 func (x *UnloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_executor_proto_msgTypes[17]
+	mi := &file_executor_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,19 +1445,28 @@ func (x *UnloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnloadResponse.ProtoReflect.Descriptor instead.
 func (*UnloadResponse) Descriptor() ([]byte, []int) {
-	return file_executor_proto_rawDescGZIP(), []int{17}
+	return file_executor_proto_rawDescGZIP(), []int{19}
 }
 
 var File_executor_proto protoreflect.FileDescriptor
 
 const file_executor_proto_rawDesc = "" +
 	"\n" +
-	"\x0eexecutor.proto\x12\x12hfhost.executor.v1\"}\n" +
+	"\x0eexecutor.proto\x12\x12hfhost.executor.v1\"\xb1\x01\n" +
 	"\x06Tensor\x12/\n" +
 	"\x05dtype\x18\x01 \x01(\x0e2\x19.hfhost.executor.v1.DTypeR\x05dtype\x12\x14\n" +
 	"\x05shape\x18\x02 \x03(\x03R\x05shape\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\x12\x18\n" +
-	"\astrings\x18\x04 \x03(\tR\astrings\"\xd3\x01\n" +
+	"\astrings\x18\x04 \x03(\tR\astrings\x122\n" +
+	"\x03shm\x18\x05 \x01(\v2 .hfhost.executor.v1.SharedMemoryR\x03shm\"R\n" +
+	"\fSharedMemory\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\"\\\n" +
+	"\x11SharedMemoryOffer\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x1b\n" +
+	"\tmin_bytes\x18\x03 \x01(\x03R\bminBytes\"\xd3\x01\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
@@ -1309,12 +1475,13 @@ const file_executor_proto_rawDesc = "" +
 	"\x04arch\x18\x05 \x01(\tR\x04arch\x12\x12\n" +
 	"\x04fp16\x18\x06 \x01(\bR\x04fp16\x12\x12\n" +
 	"\x04bf16\x18\a \x01(\bR\x04bf16\x12\x12\n" +
-	"\x04int8\x18\b \x01(\bR\x04int8\"\xc5\x01\n" +
+	"\x04int8\x18\b \x01(\bR\x04int8\"\xea\x01\n" +
 	"\fCapabilities\x12%\n" +
 	"\x0edynamic_shapes\x18\x01 \x01(\bR\rdynamicShapes\x121\n" +
 	"\x06dtypes\x18\x02 \x03(\x0e2\x19.hfhost.executor.v1.DTypeR\x06dtypes\x126\n" +
 	"\x17device_resident_outputs\x18\x03 \x01(\bR\x15deviceResidentOutputs\x12#\n" +
-	"\rcompile_cache\x18\x04 \x01(\bR\fcompileCache\"\x11\n" +
+	"\rcompile_cache\x18\x04 \x01(\bR\fcompileCache\x12#\n" +
+	"\rshared_memory\x18\x05 \x01(\bR\fsharedMemory\"\x11\n" +
 	"\x0fDescribeRequest\"\xf3\x02\n" +
 	"\x10DescribeResponse\x12\x1f\n" +
 	"\vplugin_name\x18\x01 \x01(\tR\n" +
@@ -1359,12 +1526,14 @@ const file_executor_proto_rawDesc = "" +
 	"\x05value\"7\n" +
 	"\rOutputRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04keep\x18\x02 \x01(\bR\x04keep\"\x9c\x01\n" +
+	"\x04keep\x18\x02 \x01(\bR\x04keep\"\xe2\x01\n" +
 	"\n" +
 	"RunRequest\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x126\n" +
 	"\x06inputs\x18\x02 \x03(\v2\x1e.hfhost.executor.v1.NamedValueR\x06inputs\x12;\n" +
-	"\aoutputs\x18\x03 \x03(\v2!.hfhost.executor.v1.OutputRequestR\aoutputs\"r\n" +
+	"\aoutputs\x18\x03 \x03(\v2!.hfhost.executor.v1.OutputRequestR\aoutputs\x12D\n" +
+	"\n" +
+	"output_shm\x18\x04 \x01(\v2%.hfhost.executor.v1.SharedMemoryOfferR\toutputShm\"r\n" +
 	"\aTimings\x12#\n" +
 	"\rdecode_micros\x18\x01 \x01(\x03R\fdecodeMicros\x12\x1d\n" +
 	"\n" +
@@ -1424,61 +1593,65 @@ func file_executor_proto_rawDescGZIP() []byte {
 }
 
 var file_executor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_executor_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_executor_proto_goTypes = []any{
-	(DType)(0),               // 0: hfhost.executor.v1.DType
-	(DeviceKind)(0),          // 1: hfhost.executor.v1.DeviceKind
-	(*Tensor)(nil),           // 2: hfhost.executor.v1.Tensor
-	(*Device)(nil),           // 3: hfhost.executor.v1.Device
-	(*Capabilities)(nil),     // 4: hfhost.executor.v1.Capabilities
-	(*DescribeRequest)(nil),  // 5: hfhost.executor.v1.DescribeRequest
-	(*DescribeResponse)(nil), // 6: hfhost.executor.v1.DescribeResponse
-	(*StaticShape)(nil),      // 7: hfhost.executor.v1.StaticShape
-	(*LoadRequest)(nil),      // 8: hfhost.executor.v1.LoadRequest
-	(*ValueInfo)(nil),        // 9: hfhost.executor.v1.ValueInfo
-	(*LoadResponse)(nil),     // 10: hfhost.executor.v1.LoadResponse
-	(*NamedValue)(nil),       // 11: hfhost.executor.v1.NamedValue
-	(*OutputRequest)(nil),    // 12: hfhost.executor.v1.OutputRequest
-	(*RunRequest)(nil),       // 13: hfhost.executor.v1.RunRequest
-	(*Timings)(nil),          // 14: hfhost.executor.v1.Timings
-	(*RunResponse)(nil),      // 15: hfhost.executor.v1.RunResponse
-	(*ReleaseRequest)(nil),   // 16: hfhost.executor.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),  // 17: hfhost.executor.v1.ReleaseResponse
-	(*UnloadRequest)(nil),    // 18: hfhost.executor.v1.UnloadRequest
-	(*UnloadResponse)(nil),   // 19: hfhost.executor.v1.UnloadResponse
-	nil,                      // 20: hfhost.executor.v1.LoadRequest.OptionsEntry
+	(DType)(0),                // 0: hfhost.executor.v1.DType
+	(DeviceKind)(0),           // 1: hfhost.executor.v1.DeviceKind
+	(*Tensor)(nil),            // 2: hfhost.executor.v1.Tensor
+	(*SharedMemory)(nil),      // 3: hfhost.executor.v1.SharedMemory
+	(*SharedMemoryOffer)(nil), // 4: hfhost.executor.v1.SharedMemoryOffer
+	(*Device)(nil),            // 5: hfhost.executor.v1.Device
+	(*Capabilities)(nil),      // 6: hfhost.executor.v1.Capabilities
+	(*DescribeRequest)(nil),   // 7: hfhost.executor.v1.DescribeRequest
+	(*DescribeResponse)(nil),  // 8: hfhost.executor.v1.DescribeResponse
+	(*StaticShape)(nil),       // 9: hfhost.executor.v1.StaticShape
+	(*LoadRequest)(nil),       // 10: hfhost.executor.v1.LoadRequest
+	(*ValueInfo)(nil),         // 11: hfhost.executor.v1.ValueInfo
+	(*LoadResponse)(nil),      // 12: hfhost.executor.v1.LoadResponse
+	(*NamedValue)(nil),        // 13: hfhost.executor.v1.NamedValue
+	(*OutputRequest)(nil),     // 14: hfhost.executor.v1.OutputRequest
+	(*RunRequest)(nil),        // 15: hfhost.executor.v1.RunRequest
+	(*Timings)(nil),           // 16: hfhost.executor.v1.Timings
+	(*RunResponse)(nil),       // 17: hfhost.executor.v1.RunResponse
+	(*ReleaseRequest)(nil),    // 18: hfhost.executor.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),   // 19: hfhost.executor.v1.ReleaseResponse
+	(*UnloadRequest)(nil),     // 20: hfhost.executor.v1.UnloadRequest
+	(*UnloadResponse)(nil),    // 21: hfhost.executor.v1.UnloadResponse
+	nil,                       // 22: hfhost.executor.v1.LoadRequest.OptionsEntry
 }
 var file_executor_proto_depIdxs = []int32{
 	0,  // 0: hfhost.executor.v1.Tensor.dtype:type_name -> hfhost.executor.v1.DType
-	1,  // 1: hfhost.executor.v1.Device.kind:type_name -> hfhost.executor.v1.DeviceKind
-	0,  // 2: hfhost.executor.v1.Capabilities.dtypes:type_name -> hfhost.executor.v1.DType
-	3,  // 3: hfhost.executor.v1.DescribeResponse.devices:type_name -> hfhost.executor.v1.Device
-	4,  // 4: hfhost.executor.v1.DescribeResponse.capabilities:type_name -> hfhost.executor.v1.Capabilities
-	20, // 5: hfhost.executor.v1.LoadRequest.options:type_name -> hfhost.executor.v1.LoadRequest.OptionsEntry
-	7,  // 6: hfhost.executor.v1.LoadRequest.static_shapes:type_name -> hfhost.executor.v1.StaticShape
-	0,  // 7: hfhost.executor.v1.ValueInfo.dtype:type_name -> hfhost.executor.v1.DType
-	9,  // 8: hfhost.executor.v1.LoadResponse.inputs:type_name -> hfhost.executor.v1.ValueInfo
-	9,  // 9: hfhost.executor.v1.LoadResponse.outputs:type_name -> hfhost.executor.v1.ValueInfo
-	2,  // 10: hfhost.executor.v1.NamedValue.tensor:type_name -> hfhost.executor.v1.Tensor
-	11, // 11: hfhost.executor.v1.RunRequest.inputs:type_name -> hfhost.executor.v1.NamedValue
-	12, // 12: hfhost.executor.v1.RunRequest.outputs:type_name -> hfhost.executor.v1.OutputRequest
-	11, // 13: hfhost.executor.v1.RunResponse.outputs:type_name -> hfhost.executor.v1.NamedValue
-	14, // 14: hfhost.executor.v1.RunResponse.timings:type_name -> hfhost.executor.v1.Timings
-	5,  // 15: hfhost.executor.v1.Executor.Describe:input_type -> hfhost.executor.v1.DescribeRequest
-	8,  // 16: hfhost.executor.v1.Executor.Load:input_type -> hfhost.executor.v1.LoadRequest
-	13, // 17: hfhost.executor.v1.Executor.Run:input_type -> hfhost.executor.v1.RunRequest
-	16, // 18: hfhost.executor.v1.Executor.Release:input_type -> hfhost.executor.v1.ReleaseRequest
-	18, // 19: hfhost.executor.v1.Executor.Unload:input_type -> hfhost.executor.v1.UnloadRequest
-	6,  // 20: hfhost.executor.v1.Executor.Describe:output_type -> hfhost.executor.v1.DescribeResponse
-	10, // 21: hfhost.executor.v1.Executor.Load:output_type -> hfhost.executor.v1.LoadResponse
-	15, // 22: hfhost.executor.v1.Executor.Run:output_type -> hfhost.executor.v1.RunResponse
-	17, // 23: hfhost.executor.v1.Executor.Release:output_type -> hfhost.executor.v1.ReleaseResponse
-	19, // 24: hfhost.executor.v1.Executor.Unload:output_type -> hfhost.executor.v1.UnloadResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	3,  // 1: hfhost.executor.v1.Tensor.shm:type_name -> hfhost.executor.v1.SharedMemory
+	1,  // 2: hfhost.executor.v1.Device.kind:type_name -> hfhost.executor.v1.DeviceKind
+	0,  // 3: hfhost.executor.v1.Capabilities.dtypes:type_name -> hfhost.executor.v1.DType
+	5,  // 4: hfhost.executor.v1.DescribeResponse.devices:type_name -> hfhost.executor.v1.Device
+	6,  // 5: hfhost.executor.v1.DescribeResponse.capabilities:type_name -> hfhost.executor.v1.Capabilities
+	22, // 6: hfhost.executor.v1.LoadRequest.options:type_name -> hfhost.executor.v1.LoadRequest.OptionsEntry
+	9,  // 7: hfhost.executor.v1.LoadRequest.static_shapes:type_name -> hfhost.executor.v1.StaticShape
+	0,  // 8: hfhost.executor.v1.ValueInfo.dtype:type_name -> hfhost.executor.v1.DType
+	11, // 9: hfhost.executor.v1.LoadResponse.inputs:type_name -> hfhost.executor.v1.ValueInfo
+	11, // 10: hfhost.executor.v1.LoadResponse.outputs:type_name -> hfhost.executor.v1.ValueInfo
+	2,  // 11: hfhost.executor.v1.NamedValue.tensor:type_name -> hfhost.executor.v1.Tensor
+	13, // 12: hfhost.executor.v1.RunRequest.inputs:type_name -> hfhost.executor.v1.NamedValue
+	14, // 13: hfhost.executor.v1.RunRequest.outputs:type_name -> hfhost.executor.v1.OutputRequest
+	4,  // 14: hfhost.executor.v1.RunRequest.output_shm:type_name -> hfhost.executor.v1.SharedMemoryOffer
+	13, // 15: hfhost.executor.v1.RunResponse.outputs:type_name -> hfhost.executor.v1.NamedValue
+	16, // 16: hfhost.executor.v1.RunResponse.timings:type_name -> hfhost.executor.v1.Timings
+	7,  // 17: hfhost.executor.v1.Executor.Describe:input_type -> hfhost.executor.v1.DescribeRequest
+	10, // 18: hfhost.executor.v1.Executor.Load:input_type -> hfhost.executor.v1.LoadRequest
+	15, // 19: hfhost.executor.v1.Executor.Run:input_type -> hfhost.executor.v1.RunRequest
+	18, // 20: hfhost.executor.v1.Executor.Release:input_type -> hfhost.executor.v1.ReleaseRequest
+	20, // 21: hfhost.executor.v1.Executor.Unload:input_type -> hfhost.executor.v1.UnloadRequest
+	8,  // 22: hfhost.executor.v1.Executor.Describe:output_type -> hfhost.executor.v1.DescribeResponse
+	12, // 23: hfhost.executor.v1.Executor.Load:output_type -> hfhost.executor.v1.LoadResponse
+	17, // 24: hfhost.executor.v1.Executor.Run:output_type -> hfhost.executor.v1.RunResponse
+	19, // 25: hfhost.executor.v1.Executor.Release:output_type -> hfhost.executor.v1.ReleaseResponse
+	21, // 26: hfhost.executor.v1.Executor.Unload:output_type -> hfhost.executor.v1.UnloadResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_executor_proto_init() }
@@ -1486,7 +1659,7 @@ func file_executor_proto_init() {
 	if File_executor_proto != nil {
 		return
 	}
-	file_executor_proto_msgTypes[9].OneofWrappers = []any{
+	file_executor_proto_msgTypes[11].OneofWrappers = []any{
 		(*NamedValue_Tensor)(nil),
 		(*NamedValue_Handle)(nil),
 	}
@@ -1496,7 +1669,7 @@ func file_executor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_executor_proto_rawDesc), len(file_executor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package sdk
+
+import (
+	"errors"
+
+	pb "github.com/hfhost/hfhost/sdk/internal/proto/executorv1"
+)
+
+// shmSupported is false: the shared-memory path needs memfd and /proc (Linux). Tensors cross
+// inline.
+const shmSupported = false
+
+var errNoShm = errors.New("shared memory is only implemented on Linux")
+
+func newArena() (*arena, error) { return nil, errNoShm }
+
+func (s *serverShm) mapInputs([]*pb.NamedValue, []Value) error { return errNoShm }
+
+func (s *serverShm) outputBuffer(int) []byte { return nil }
+
+func (s *serverShm) release() {}
