@@ -99,6 +99,18 @@ func toPixels(img image.Image, channels int) (*pixels, error) {
 			}
 		}
 	case *image.NRGBA:
+		if channels == 3 {
+			for y := 0; y < h; y++ {
+				row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+				out := p.Pix[3*y*w : 3*(y+1)*w]
+				for x := 0; x < w; x++ {
+					q := row[4*x : 4*x+3 : 4*x+3]
+					o := out[3*x : 3*x+3 : 3*x+3]
+					o[0], o[1], o[2] = q[0], q[1], q[2]
+				}
+			}
+			break
+		}
 		for y := 0; y < h; y++ {
 			row := m.Pix[y*m.Stride:]
 			for x := 0; x < w; x++ {

@@ -67,21 +67,30 @@ func jpegYCbCrToRGB(m *image.YCbCr) *image.NRGBA {
 	}
 	cb := plane(m.Cb)
 	cr := plane(m.Cr)
-	t := &yccTab
 	out := image.NewNRGBA(image.Rect(0, 0, W, H))
+	ys := make([]uint8, W*H)
 	for y := 0; y < H; y++ {
-		yrow := m.Y[y*m.YStride:]
-		o := out.Pix[y*out.Stride:]
-		for x := 0; x < W; x++ {
-			Y := int32(yrow[x])
-			u, v := cb[y*W+x], cr[y*W+x]
-			o[4*x] = clampU8(Y + t.crR[v])
-			o[4*x+1] = clampU8(Y + ((t.cbG[u] + t.crG[v]) >> 16))
-			o[4*x+2] = clampU8(Y + t.cbB[u])
-			o[4*x+3] = 255
-		}
+		copy(ys[y*W:(y+1)*W], m.Y[y*m.YStride:])
 	}
+	yccToNRGBA(out.Pix, ys, cb, cr)
 	return out
+}
+
+// yccToNRGBA converts full-resolution Y, Cb, Cr planes with libjpeg's
+// tables into opaque NRGBA pixels.
+func yccToNRGBA(pix, ys, cbs, crs []uint8) {
+	t := &yccTab
+	n := len(ys)
+	cbs, crs, pix = cbs[:n], crs[:n], pix[:4*n]
+	for i, yv := range ys {
+		Y := int32(yv)
+		u, v := cbs[i], crs[i]
+		o := pix[4*i : 4*i+4 : 4*i+4]
+		o[0] = clampU8(Y + t.crR[v])
+		o[1] = clampU8(Y + ((t.cbG[u] + t.crG[v]) >> 16))
+		o[2] = clampU8(Y + t.cbB[u])
+		o[3] = 255
+	}
 }
 
 // upsample expands a cw x ch chroma plane to W x H following libjpeg-turbo's

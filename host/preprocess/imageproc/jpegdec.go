@@ -862,15 +862,7 @@ func (j *jpegDec) output() (image.Image, error) {
 		}
 		return out, nil
 	}
-	t := &yccTab
-	for i := 0; i < W*H; i++ {
-		Y := int32(planes[0][i])
-		u, v := planes[1][i], planes[2][i]
-		out.Pix[4*i] = clampU8(Y + t.crR[v])
-		out.Pix[4*i+1] = clampU8(Y + ((t.cbG[u] + t.crG[v]) >> 16))
-		out.Pix[4*i+2] = clampU8(Y + t.cbB[u])
-		out.Pix[4*i+3] = 255
-	}
+	yccToNRGBA(out.Pix, planes[0], planes[1], planes[2])
 	return out, nil
 }
 

@@ -7,12 +7,16 @@ venv=$(tools/fixtures/setup-venv.sh)
 (cd host && go test -run '^$' -bench 'JPEG1024x768' -benchtime 20x -count "$count" ./preprocess/imageproc/) |
   "$venv/bin/python" -c '
 import re, statistics, sys
-runs = {}
+runs, cpus = {}, {}
 for line in sys.stdin:
     m = re.match(r"^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op", line)
     if m:
         runs.setdefault(m.group(1), []).append(float(m.group(3)) / 1e6)
+        c = re.search(r"([\d.]+) cpu-ms/op", line)
+        if c:
+            cpus.setdefault(m.group(1), []).append(float(c.group(1)))
 for name, v in sorted(runs.items()):
-    print(f"go {name} median_ms={statistics.median(v):.3f} min_ms={min(v):.3f} runs={len(v)}")
+    print(f"go {name} median_ms={statistics.median(v):.3f} min_ms={min(v):.3f} "
+          f"median_cpu_ms={statistics.median(cpus.get(name, [0])):.3f} runs={len(v)}")
 '
-HF_HUB_OFFLINE=1 "$venv/bin/python" host/preprocess/imageproc/testdata/bench_hf.py 50
+OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 "$venv/bin/python" host/preprocess/imageproc/testdata/bench_hf.py 50
