@@ -13,10 +13,12 @@ type cfft struct {
 	n       int
 	factors []int        // radices, outermost first; their product is n
 	tw      []complex128 // e^{-2 pi i k/n}, k < n
+	r5      [4]float64   // cos(2pi/5), cos(4pi/5), sin(2pi/5), sin(4pi/5)
 }
 
 func newCFFT(n int) *cfft {
 	p := &cfft{n: n, tw: make([]complex128, n)}
+	p.r5 = [4]float64{math.Cos(2 * math.Pi / 5), math.Cos(4 * math.Pi / 5), math.Sin(2 * math.Pi / 5), math.Sin(4 * math.Pi / 5)}
 	for k := range p.tw {
 		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
 		p.tw[k] = complex(c, s)
@@ -81,7 +83,31 @@ func (p *cfft) work(out, in []complex128, stride, fi int) {
 			out[u+2*m] = s02 - s13
 			out[u+3*m] = d02 - nd
 		}
+	case 5:
+		c1, c2, s1, s2 := p.r5[0], p.r5[1], p.r5[2], p.r5[3]
+		for u := 0; u < m; u++ {
+			a0 := out[u]
+			a1 := out[u+m] * p.tw[u*stride]
+			a2 := out[u+2*m] * p.tw[2*u*stride]
+			a3 := out[u+3*m] * p.tw[3*u*stride]
+			a4 := out[u+4*m] * p.tw[4*u*stride]
+			t1, t2, t3, t4 := a1+a4, a2+a3, a1-a4, a2-a3
+			b1 := a0 + complex(c1, 0)*t1 + complex(c2, 0)*t2
+			b2 := a0 + complex(c2, 0)*t1 + complex(c1, 0)*t2
+			d1 := complex(s1, 0)*t3 + complex(s2, 0)*t4
+			d2 := complex(s2, 0)*t3 - complex(s1, 0)*t4
+			// -i*d = (im d, -re d)
+			nd1 := complex(imag(d1), -real(d1))
+			nd2 := complex(imag(d2), -real(d2))
+			out[u] = a0 + t1 + t2
+			out[u+m] = b1 + nd1
+			out[u+4*m] = b1 - nd1
+			out[u+2*m] = b2 + nd2
+			out[u+3*m] = b2 - nd2
+		}
 	default:
+		// Any other radix: a direct DFT of size r per output group. k*u*stride < n always
+		// (u < m, stride = n/(r*m)), so twiddle indices need no reduction.
 		var buf [64]complex128
 		var t []complex128
 		if r <= len(buf) {
@@ -92,7 +118,7 @@ func (p *cfft) work(out, in []complex128, stride, fi int) {
 		rstep := p.n / r // e^{-2 pi i /r} = tw[rstep]
 		for u := 0; u < m; u++ {
 			for k := 0; k < r; k++ {
-				t[k] = out[u+k*m] * p.tw[(k*u*stride)%p.n]
+				t[k] = out[u+k*m] * p.tw[k*u*stride]
 			}
 			for q := 0; q < r; q++ {
 				s := t[0]

@@ -61,8 +61,11 @@ func decodeFLAC(data []byte, lim Limits) (clip *Clip, err error) {
 		if len(fr.Subframes) != ch {
 			return nil, fmt.Errorf("audio: flac: frame has %d channels, STREAMINFO declares %d", len(fr.Subframes), ch)
 		}
-		if int64(len(out[0])+int(fr.BlockSize)) > maxFrames {
-			return nil, lim.check(FormatFLAC, int(info.SampleRate), ch, int64(len(out[0])+int(fr.BlockSize)))
+		if n := int64(len(out[0]) + int(fr.BlockSize)); n > maxFrames {
+			if err := lim.check(FormatFLAC, int(info.SampleRate), ch, n); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("audio: flac stream holds more than %d frames, over Limits.MaxSamples or Limits.MaxDuration", maxFrames)
 		}
 		for c, sf := range fr.Subframes {
 			if len(sf.Samples) != int(fr.BlockSize) {
