@@ -731,15 +731,15 @@ func (s *suite) stdout(t *testing.T) {
 		ctx, cancel := withTimeout()
 		defer cancel()
 		if _, err := c.Describe(ctx); err != nil {
-			return fmt.Errorf("Describe: %w", err)
+			return fmt.Errorf("calling Describe: %w", err)
 		}
 		info, err := c.Load(ctx, &sdk.LoadRequest{ModelPath: s.path("add")})
 		if err != nil {
-			return fmt.Errorf("Load: %w", err)
+			return fmt.Errorf("calling Load: %w", err)
 		}
 		x, y, _ := addInputs(2, 0)
 		if _, err := c.Run(ctx, &sdk.RunRequest{ModelID: info.ID, Inputs: []sdk.Value{{Name: "x", Tensor: x}, {Name: "y", Tensor: y}}}); err != nil {
-			return fmt.Errorf("Run: %w", err)
+			return fmt.Errorf("calling Run: %w", err)
 		}
 		// A failing call too: errors must not be printed to stdout either.
 		_, _ = c.Load(ctx, &sdk.LoadRequest{ModelPath: filepath.Join(s.dir, "corrupt.onnx")})

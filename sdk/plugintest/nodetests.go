@@ -397,14 +397,6 @@ func runReason(err error) string {
 	return "backend error at run time"
 }
 
-func firstWords(s string, n int) string {
-	f := strings.Fields(s)
-	if len(f) > n {
-		f = f[:n]
-	}
-	return strings.Join(f, " ")
-}
-
 func oneLine(s string) string {
 	s = spaces.ReplaceAllString(s, " ")
 	if len(s) > 400 {
