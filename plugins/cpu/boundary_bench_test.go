@@ -8,6 +8,9 @@ package main
 //	go test -run '^$' -bench 'InProcess|Plugin' -count 10 ./plugins/cpu/ | tee bench.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -col .name bench.txt
 //
+// BenchmarkPluginInline is the plugin with the SDK's shared-memory path turned off, to show what
+// it saves.
+//
 // Both need the ONNX Runtime library (scripts/fetch-ort.sh or HFHOST_ORT_LIB) and skip without
 // it. TestBoundaryParity checks that both paths compute the same outputs.
 
@@ -26,6 +29,16 @@ func BenchmarkInProcess(b *testing.B) {
 }
 
 func BenchmarkPlugin(b *testing.B) {
+	e, pid := startPlugin(b)
+	for _, m := range benchModels {
+		b.Run(m.name, func(b *testing.B) { benchRun(b, e, m, pid) })
+	}
+}
+
+// BenchmarkPluginInline is BenchmarkPlugin with the SDK's shared-memory path turned off
+// (HFHOST_SHM=off in the host), so that every tensor crosses inside the gRPC messages.
+func BenchmarkPluginInline(b *testing.B) {
+	b.Setenv("HFHOST_SHM", "off")
 	e, pid := startPlugin(b)
 	for _, m := range benchModels {
 		b.Run(m.name, func(b *testing.B) { benchRun(b, e, m, pid) })
@@ -63,8 +76,20 @@ func benchRun(b *testing.B, e sdk.Executor, m benchModel, others ...int) {
 }
 
 // TestBoundaryParity checks that the plugin computes what the same executor computes in
-// process, for every benchmark model: the boundary must not change a single bit.
+// process, for every benchmark model, with and without shared memory: the boundary must not
+// change a single bit.
 func TestBoundaryParity(t *testing.T) {
+	for _, shm := range []string{"on", "off"} {
+		t.Run("shm="+shm, func(t *testing.T) {
+			if shm == "off" {
+				t.Setenv("HFHOST_SHM", "off")
+			}
+			testBoundaryParity(t)
+		})
+	}
+}
+
+func testBoundaryParity(t *testing.T) {
 	local := inProcessExecutor(t)
 	remote, _ := startPlugin(t)
 	ctx := context.Background()
