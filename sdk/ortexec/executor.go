@@ -456,6 +456,10 @@ func randomID() string {
 
 // toValue wraps a tensor's bytes as an ONNX Runtime value. The value aliases t.Data.
 func toValue(t *sdk.Tensor) (ort.Value, error) {
+	if len(t.Shape) == 0 {
+		// onnxruntime_go's tensors need at least one dimension; rank 0 has its own type.
+		return newScalar(t.DType, t.Data)
+	}
 	shape := ort.NewShape(t.Shape...)
 	if t.DType == sdk.String {
 		st, err := ort.NewStringTensor(shape)
@@ -467,10 +471,6 @@ func toValue(t *sdk.Tensor) (ort.Value, error) {
 			return nil, err
 		}
 		return st, nil
-	}
-	if len(t.Shape) == 0 {
-		// onnxruntime_go's tensors need at least one dimension; rank 0 has its own type.
-		return newScalar(t.DType, t.Data)
 	}
 	data := t.Data
 	if len(data) == 0 {
