@@ -40,18 +40,17 @@ var (
 // kindDefaults holds each class's __init__ defaults in transformers 4.57.3,
 // used for fields a preprocessor_config.json leaves out.
 type kindDefaults struct {
-	size         Size
-	squareInt    bool // get_size_dict(default_to_square=...) for an int size
-	resample     Resample
-	mean, std    []float64
-	centerCrop   bool
-	crop         Size
-	pad          bool
-	convertRGB   bool
-	cropPct      float64
-	ensureMult   int
-	sizeWithMax  bool // DETR/YOLOS: an int size plus max_size
-	aliasClasses []string
+	size        Size
+	squareInt   bool // get_size_dict(default_to_square=...) for an int size
+	resample    Resample
+	mean, std   []float64
+	centerCrop  bool
+	crop        Size
+	pad         bool
+	convertRGB  bool
+	cropPct     float64
+	ensureMult  int
+	sizeWithMax bool // DETR/YOLOS: an int size plus max_size
 }
 
 func defaultsFor(k Kind) (kindDefaults, bool) {
@@ -78,7 +77,6 @@ func defaultsFor(k Kind) (kindDefaults, bool) {
 // preprocessing to it.
 var aliases = map[string]Kind{
 	"ViTFeatureExtractor":       KindViT,
-	"DeiTImageProcessor":        KindViT, // not identical (DeiT center-crops); see resolveKind
 	"ConvNextFeatureExtractor":  KindConvNext,
 	"CLIPFeatureExtractor":      KindCLIP,
 	"SegformerFeatureExtractor": KindSegformer,
@@ -95,11 +93,7 @@ func SupportedTypes() []string {
 	for _, k := range []Kind{KindViT, KindConvNext, KindBit, KindCLIP, KindSiglip, KindSegformer, KindDPT, KindDetr, KindYolos} {
 		set[string(k)] = true
 	}
-	for a, k := range aliases {
-		if a == "DeiTImageProcessor" {
-			continue
-		}
-		_ = k
+	for a := range aliases {
 		set[a] = true
 	}
 	out := make([]string, 0, len(set))
@@ -114,7 +108,7 @@ func resolveKind(name string) (Kind, error) {
 	if _, ok := defaultsFor(Kind(name)); ok {
 		return Kind(name), nil
 	}
-	if k, ok := aliases[name]; ok && name != "DeiTImageProcessor" {
+	if k, ok := aliases[name]; ok {
 		return k, nil
 	}
 	if strings.HasSuffix(name, "ImageProcessorFast") {
@@ -156,13 +150,14 @@ func (s Size) hasHW() bool { return s.Height > 0 && s.Width > 0 }
 
 // Processor is a parsed preprocessor_config.json: everything Preprocess needs
 // to turn decoded images into a model's pixel_values. All fields are set
-// (class defaults filled in) after LoadConfig.
+// (class defaults filled in) after LoadConfig. Preprocess does not modify the
+// Processor, so one Processor may serve concurrent requests.
 type Processor struct {
 	Kind             Kind
 	DoResize         bool
 	Size             Size
 	Resample         Resample
-	CropPct          float64 // ConvNext only; 0 if unset
+	CropPct          float64 // ConvNext only (class default 224/256)
 	DoCenterCrop     bool
 	CropSize         Size
 	DoRescale        bool
@@ -175,7 +170,9 @@ type Processor struct {
 	PadSize          Size // DETR/YOLOS fixed pad target (height, width); zero = pad to the batch maximum
 	KeepAspectRatio  bool // DPT
 	EnsureMultipleOf int  // DPT
-	DoConvertRGB     bool
+	// DoConvertRGB is read for completeness; Preprocess converts to RGB
+	// regardless, as transformers' load_image does before any processor.
+	DoConvertRGB bool
 	// DoConvertGrayscale is the hfhost extension "do_convert_grayscale": the
 	// image is converted as PIL's convert("L") does and the batch has 1
 	// channel.
