@@ -276,6 +276,11 @@ func runNodeTest(exe sdk.Executor, dir string) NodeResult {
 		return fail(NodeLoadFailure, loadReason(err), fmt.Sprintf("%s: %v", sdk.CodeOf(err), err))
 	}
 	defer func() { _ = exe.Unload(context.Background(), info.ID) }()
+	// Model ids differ from run to run; keep them out of the report so that it is stable.
+	fail = func(s NodeStatus, reason, detail string) NodeResult {
+		r.Status, r.Reason, r.Detail = s, reason, oneLine(strings.ReplaceAll(detail, info.ID, "<model id>"))
+		return r
+	}
 
 	for _, ds := range data {
 		set := filepath.Base(ds.dir)
