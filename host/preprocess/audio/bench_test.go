@@ -25,10 +25,14 @@ func benchWhisper(b *testing.B, cfg string) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := e.Extract(ctx, [][]float32{x}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op")
 	}
 }
 
