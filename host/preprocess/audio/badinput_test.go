@@ -218,3 +218,33 @@ func TestExtractorBadInput(t *testing.T) {
 		}
 	}
 }
+
+// id3 returns an ID3v2.3 tag holding n bytes of padding.
+func id3(n int) []byte {
+	b := []byte{'I', 'D', '3', 3, 0, 0, byte(n >> 21 & 0x7f), byte(n >> 14 & 0x7f), byte(n >> 7 & 0x7f), byte(n & 0x7f)}
+	return append(b, make([]byte, n)...)
+}
+
+// TestID3Prefix checks that a leading ID3v2 tag neither changes the sniffed format nor the samples.
+func TestID3Prefix(t *testing.T) {
+	for _, rel := range []string{"flac/mix_16000_2ch_pcm16.flac", "mp3/mix_44100_2ch.mp3"} {
+		plain := readFixture(t, rel)
+		want, err := DecodeBytes(plain, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeBytes(append(id3(300), plain...), Limits{})
+		if err != nil {
+			t.Fatalf("%s behind an ID3 tag: %v", rel, err)
+		}
+		if got.Format != want.Format || got.Frames() != want.Frames() || len(got.Samples) != len(want.Samples) {
+			t.Fatalf("%s behind an ID3 tag: %s %d frames x %d; without: %s %d x %d", rel,
+				got.Format, got.Frames(), len(got.Samples), want.Format, want.Frames(), len(want.Samples))
+		}
+		for c := range want.Samples {
+			if d, at := maxAbsDiff(got.Samples[c], want.Samples[c]); d != 0 {
+				t.Fatalf("%s behind an ID3 tag: channel %d differs by %g at %d", rel, c, d, at)
+			}
+		}
+	}
+}

@@ -32,6 +32,8 @@ type manifestCase struct {
 	InputValues   string   `json:"input_values"`
 	AttentionMask string   `json:"attention_mask"`
 	Shape         []int64  `json:"shape"`
+	// ResampleTo, when set, resamples each input (DefaultResample) before extracting.
+	ResampleTo int `json:"resample_to"`
 }
 
 type resampleRef struct {
@@ -149,6 +151,14 @@ func extractCase(t *testing.T, c manifestCase) (*Features, []float32) {
 	var clips [][]float32
 	for _, in := range c.Inputs {
 		clip := decodeFixture(t, in)
+		if c.ResampleTo != 0 {
+			m, err := clip.MonoAt(c.ResampleTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clips = append(clips, m)
+			continue
+		}
 		if clip.Rate != e.SampleRate() {
 			t.Fatalf("%s is %d Hz; extractor wants %d", in, clip.Rate, e.SampleRate())
 		}
