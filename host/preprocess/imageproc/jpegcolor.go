@@ -26,6 +26,16 @@ func newYCCTables() *yccTables {
 	return t
 }
 
+// clampTab[v+clampOff] is v clamped to 0..255 for v in [-clampOff, 767-clampOff].
+const clampOff = 384
+
+var clampTab = func() (t [1024]uint8) {
+	for i := range t {
+		t[i] = clampU8(int32(i - clampOff))
+	}
+	return t
+}()
+
 func clampU8(v int32) uint8 {
 	if v < 0 {
 		return 0
@@ -82,13 +92,15 @@ func yccToNRGBA(pix, ys, cbs, crs []uint8) {
 	t := &yccTab
 	n := len(ys)
 	cbs, crs, pix = cbs[:n], crs[:n], pix[:4*n]
+	ct := &clampTab
 	for i, yv := range ys {
-		Y := int32(yv)
+		Y := int32(yv) + clampOff
 		u, v := cbs[i], crs[i]
 		o := pix[4*i : 4*i+4 : 4*i+4]
-		o[0] = clampU8(Y + t.crR[v])
-		o[1] = clampU8(Y + ((t.cbG[u] + t.crG[v]) >> 16))
-		o[2] = clampU8(Y + t.cbB[u])
+		// |table terms| < 256, so every index is inside clampTab.
+		o[0] = ct[uint32(Y+t.crR[v])&1023]
+		o[1] = ct[uint32(Y+((t.cbG[u]+t.crG[v])>>16))&1023]
+		o[2] = ct[uint32(Y+t.cbB[u])&1023]
 		o[3] = 255
 	}
 }
@@ -96,6 +108,9 @@ func yccToNRGBA(pix, ys, cbs, crs []uint8) {
 // upsample expands a cw x ch chroma plane to W x H following libjpeg-turbo's
 // jdsample.c choices for Pillow's default (do_fancy_upsampling = TRUE).
 func upsample(p []uint8, cw, ch, hs, vs, W, H int) []uint8 {
+	if hs == 1 && vs == 1 && cw == W && ch == H {
+		return p
+	}
 	out := make([]uint8, W*H)
 	row := func(y int) []uint8 {
 		if y < 0 {

@@ -696,6 +696,23 @@ func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
 		f2562     = 20995
 		f3072     = 25172
 	)
+	ac := int16(0)
+	for _, v := range coef[1:64] {
+		ac |= v
+	}
+	if ac == 0 {
+		// DC only: both passes reduce to one value (same arithmetic as the
+		// general path's zero-column and zero-row shortcuts).
+		dc := (int32(coef[0]) * q[0]) << pass1Bits
+		v := idctRangeLimit[((int64(dc)+(1<<(pass1Bits+3-1)))>>(pass1Bits+3))&1023]
+		for r := 0; r < 8; r++ {
+			o := out[r*stride : r*stride+8]
+			for i := range o {
+				o[i] = v
+			}
+		}
+		return
+	}
 	var ws [64]int32
 	for col := 0; col < 8; col++ {
 		if coef[8+col] == 0 && coef[16+col] == 0 && coef[24+col] == 0 && coef[32+col] == 0 &&
