@@ -34,6 +34,8 @@ type manifestCase struct {
 	Shape         []int64  `json:"shape"`
 	// ResampleTo, when set, resamples each input (DefaultResample) before extracting.
 	ResampleTo int `json:"resample_to"`
+	// PadLongest: Whisper called with padding="longest", truncation=False.
+	PadLongest bool `json:"pad_longest"`
 }
 
 type resampleRef struct {
@@ -145,8 +147,10 @@ func extractCase(t *testing.T, c manifestCase) (*Features, []float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, ok := e.(*Whisper); ok && c.AttentionMask != "" {
-		w.ReturnAttentionMask = true // the case called the extractor with return_attention_mask=True
+	if w, ok := e.(*Whisper); ok {
+		// The case called the extractor with return_attention_mask=True / padding="longest".
+		w.ReturnAttentionMask = c.AttentionMask != ""
+		w.PadLongest = c.PadLongest
 	}
 	var clips [][]float32
 	for _, in := range c.Inputs {

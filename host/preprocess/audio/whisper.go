@@ -18,6 +18,10 @@ type Whisper struct {
 	// ReturnAttentionMask adds the sample mask subsampled by hop_length, as transformers does
 	// when return_attention_mask is set.
 	ReturnAttentionMask bool
+	// PadLongest pads the batch to its longest clip and never trims (padding="longest",
+	// truncation=False): what transformers' ASR pipeline asks for when a clip is longer than
+	// NSamples, for Whisper's long-form generation. Output frames are then longest/hop_length.
+	PadLongest bool
 
 	window []float64
 	fft    *rfft
@@ -70,7 +74,17 @@ func (w *Whisper) Extract(ctx context.Context, clips [][]float32) (*Features, er
 	if err := checkBatch(clips); err != nil {
 		return nil, err
 	}
-	nf := w.Frames()
+	target := w.NSamples
+	if w.PadLongest {
+		target = 0
+		for _, c := range clips {
+			target = max(target, len(c))
+		}
+		if target <= w.NFFT/2 {
+			return nil, fmt.Errorf("audio: whisper features: longest clip has %d samples; reflect padding needs more than n_fft/2 = %d", target, w.NFFT/2)
+		}
+	}
+	nf := target / w.Hop
 	per := w.NMels * nf
 	f := &Features{
 		Name:  "input_features",
@@ -86,13 +100,13 @@ func (w *Whisper) Extract(ctx context.Context, clips [][]float32) (*Features, er
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("audio: whisper features: %w", err)
 		}
-		padded, n := padTrim(clip, w.NSamples, w.PaddingValue, w.PadLeft)
+		padded, n := padTrim(clip, target, w.PaddingValue, w.PadLeft)
 		w.logMel(f.Data[b*per:(b+1)*per], padded, st)
 		if w.ReturnAttentionMask {
 			m := f.AttentionMask[b*nf : (b+1)*nf]
 			start := 0
 			if w.PadLeft {
-				start = w.NSamples - n
+				start = target - n
 			}
 			for j := range m {
 				if s := j * w.Hop; s >= start && s < start+n {
@@ -123,9 +137,9 @@ func (w *Whisper) newState() *whisperState {
 	}
 }
 
-// logMel fills out ([NMels][Frames()]) from one padded clip of NSamples samples.
+// logMel fills out ([NMels][len(x)/Hop]) from one padded clip.
 func (w *Whisper) logMel(out []float32, x []float32, st *whisperState) {
-	nf := w.Frames()
+	nf := len(x) / w.Hop
 	half := w.NFFT / 2
 	n := len(x)
 	maxv := float32(math.Inf(-1))
