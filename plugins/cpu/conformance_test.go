@@ -38,3 +38,17 @@ func buildAndRun(m *testing.M) int {
 func TestConformance(t *testing.T) {
 	plugintest.Run(t, cpuPluginBinary)
 }
+
+// TestConformanceWithoutRuntime runs the suite against the plugin with no ONNX Runtime library
+// to find: Describe must still answer, with the reason, and the rest of the suite is skipped.
+func TestConformanceWithoutRuntime(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-libonnxruntime.so")
+	t.Setenv("HFHOST_ORT_LIB", missing)
+	t.Setenv("HFHOST_CACHE", t.TempDir())
+	for _, p := range []string{"/usr/lib/x86_64-linux-gnu/libonnxruntime.so.1", "/usr/local/lib/libonnxruntime.so.1", "/usr/local/lib/libonnxruntime.so"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Skipf("a system ONNX Runtime library is installed at %s, so the plugin cannot be made to miss it", p)
+		}
+	}
+	plugintest.Run(t, cpuPluginBinary)
+}
