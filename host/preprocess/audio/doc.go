@@ -20,8 +20,12 @@
 //
 // [Resample] is a windowed-sinc resampler with the kernel of torchaudio.functional.resample's
 // default (sinc_interp_hann, lowpass_filter_width 6, rolloff 0.99), which is what transformers'
-// ASR pipeline calls on arrays whose rate differs from the model's. [ResampleWith] takes other
-// kernels (a Kaiser window, a wider filter).
+// ASR pipeline means to call on arrays whose rate differs from the model's. (In transformers
+// 4.57.3 that call passes the input rate twice, F.resample(x, sr_in, sr_in, sr_model), so the
+// pipeline does not resample at all and treats the array as if it were at the model's rate: a
+// bug this package does not copy.) Files given to the pipeline are decoded and resampled by
+// ffmpeg (swresample), which this package does not imitate. [ResampleWith] takes other kernels
+// (a Kaiser window, a wider filter).
 //
 // # Features
 //
