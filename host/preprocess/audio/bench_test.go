@@ -3,6 +3,7 @@ package audio
 import (
 	"context"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -101,6 +102,22 @@ func BenchmarkDFTMatrix400(b *testing.B) {
 				im += v * s[j]
 			}
 			out[k] = complex(re, im)
+		}
+	}
+}
+
+// BenchmarkWhisperLogMel30sWorkers is BenchmarkWhisperLogMel30s with the frames of the clip
+// spread over GOMAXPROCS goroutines.
+func BenchmarkWhisperLogMel30sWorkers(b *testing.B) {
+	x := decodeFixture(b, "flac/long_16000_1ch_pcm16.flac").Mono()[:480000]
+	e, err := FromDir(fixtures + "/configs/whisper-tiny")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.(*Whisper).Workers = runtime.GOMAXPROCS(0)
+	for b.Loop() {
+		if _, err := e.Extract(context.Background(), [][]float32{x}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Whisper is transformers' WhisperFeatureExtractor: clips padded or trimmed to NSamples
@@ -22,6 +23,9 @@ type Whisper struct {
 	// truncation=False): what transformers' ASR pipeline asks for when a clip is longer than
 	// NSamples, for Whisper's long-form generation. Output frames are then longest/hop_length.
 	PadLongest bool
+	// Workers is how many goroutines share the frames of one clip; 0 or 1 computes them on the
+	// calling goroutine. The output does not depend on it.
+	Workers int
 
 	window []float64
 	fft    *rfft
@@ -137,13 +141,49 @@ func (w *Whisper) newState() *whisperState {
 	}
 }
 
-// logMel fills out ([NMels][len(x)/Hop]) from one padded clip.
+// logMel fills out ([NMels][len(x)/Hop]) from one padded clip, splitting the frames over
+// Workers goroutines when asked to (each frame is independent, so the result is the same).
 func (w *Whisper) logMel(out []float32, x []float32, st *whisperState) {
 	nf := len(x) / w.Hop
+	workers := min(max(w.Workers, 1), max(nf/64, 1))
+	maxv := float32(math.Inf(-1))
+	if workers == 1 {
+		maxv = w.logMelFrames(out, x, nf, 0, nf, st)
+	} else {
+		maxes := make([]float32, workers)
+		var wg sync.WaitGroup
+		for k := 0; k < workers; k++ {
+			wg.Add(1)
+			go func(k int) {
+				defer wg.Done()
+				ws := st
+				if k > 0 {
+					ws = w.newState()
+				}
+				maxes[k] = w.logMelFrames(out, x, nf, k*nf/workers, (k+1)*nf/workers, ws)
+			}(k)
+		}
+		wg.Wait()
+		for _, m := range maxes {
+			maxv = max(maxv, m)
+		}
+	}
+	floor := maxv - 8
+	for i, v := range out {
+		if v < floor {
+			v = floor
+		}
+		out[i] = (v + 4) / 4
+	}
+}
+
+// logMelFrames writes log10 mel energies of frames t0..t1-1 into out ([NMels][nf]) and returns
+// their maximum.
+func (w *Whisper) logMelFrames(out []float32, x []float32, nf, t0, t1 int, st *whisperState) float32 {
 	half := w.NFFT / 2
 	n := len(x)
 	maxv := float32(math.Inf(-1))
-	for t := 0; t < nf; t++ {
+	for t := t0; t < t1; t++ {
 		// Frame t covers padded positions t*hop .. t*hop+NFFT-1 of the reflect-padded signal,
 		// i.e. signal index t*hop-half+i.
 		base := t*w.Hop - half
@@ -162,18 +202,10 @@ func (w *Whisper) logMel(out []float32, x []float32, st *whisperState) {
 		for m, v := range st.mel {
 			lv := float32(math.Log10(math.Max(v, 1e-10)))
 			out[m*nf+t] = lv
-			if lv > maxv {
-				maxv = lv
-			}
+			maxv = max(maxv, lv)
 		}
 	}
-	floor := maxv - 8
-	for i, v := range out {
-		if v < floor {
-			v = floor
-		}
-		out[i] = (v + 4) / 4
-	}
+	return maxv
 }
 
 // powerSpectrum writes |X|^2, rounding X to complex64 first as transformers' numpy spectrogram
