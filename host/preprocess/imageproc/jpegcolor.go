@@ -105,94 +105,94 @@ func yccToNRGBA(pix, ys, cbs, crs []uint8) {
 	}
 }
 
-// upsample expands a cw x ch chroma plane to W x H following libjpeg-turbo's
-// jdsample.c choices for Pillow's default (do_fancy_upsampling = TRUE).
-func upsample(p []uint8, cw, ch, hs, vs, W, H int) []uint8 {
-	if hs == 1 && vs == 1 && cw == W && ch == H {
-		return p
+// chromaPlane is one component's samples as decoded: cw x ch samples in
+// rows of stride bytes, to be expanded by hs x vs to the image size.
+type chromaPlane struct {
+	p              []uint8
+	stride, cw, ch int
+	hs, vs         int
+	sums           []int32 // scratch for h2v2
+}
+
+func (c *chromaPlane) row(y int) []uint8 {
+	if y < 0 {
+		y = 0
 	}
-	out := make([]uint8, W*H)
-	row := func(y int) []uint8 {
-		if y < 0 {
-			y = 0
-		}
-		if y >= ch {
-			y = ch - 1
-		}
-		return p[y*cw : (y+1)*cw]
+	if y >= c.ch {
+		y = c.ch - 1
 	}
+	return c.p[y*c.stride : y*c.stride+c.cw]
+}
+
+// rowAt returns output row y (W samples) of the upsampled plane, following
+// libjpeg-turbo's jdsample.c choices for Pillow's default
+// (do_fancy_upsampling = TRUE): h2v1/h2v2 "fancy" triangle filters when the
+// downsampled width is over 2, h1v2 fancy always, replication otherwise. The
+// rows above the first and below the last are replicas (jdmainct.c). dst is
+// used unless the row can be returned in place.
+func (c *chromaPlane) rowAt(y, W int, dst []uint8) []uint8 {
+	hs, vs, cw := c.hs, c.vs, c.cw
 	fancy := cw > 2
 	switch {
 	case hs == 1 && vs == 1:
-		for y := 0; y < H; y++ {
-			copy(out[y*W:(y+1)*W], p[y*cw:])
-		}
+		return c.p[y*c.stride : y*c.stride+W]
 	case hs == 2 && vs == 2 && fancy:
-		sums := make([]int32, cw)
-		line := make([]uint8, 2*cw)
-		for y := 0; y < H; y++ {
-			in := y / 2
-			near := row(in)
-			far := row(in + 1)
-			if y%2 == 0 {
-				far = row(in - 1)
-			}
-			for i := 0; i < cw; i++ {
-				sums[i] = 3*int32(near[i]) + int32(far[i])
-			}
-			for i := 0; i < cw; i++ {
-				if i == 0 {
-					line[0] = uint8((sums[0]*4 + 8) >> 4)
-				} else {
-					line[2*i] = uint8((sums[i]*3 + sums[i-1] + 8) >> 4)
-				}
-				if i == cw-1 {
-					line[2*i+1] = uint8((sums[i]*4 + 7) >> 4)
-				} else {
-					line[2*i+1] = uint8((sums[i]*3 + sums[i+1] + 7) >> 4)
-				}
-			}
-			copy(out[y*W:(y+1)*W], line)
+		in := y / 2
+		near, far := c.row(in), c.row(in+1)
+		if y%2 == 0 {
+			far = c.row(in - 1)
 		}
+		sums := c.sums[:cw]
+		near = near[:cw]
+		far = far[:cw]
+		for i := range sums {
+			sums[i] = 3*int32(near[i]) + int32(far[i])
+		}
+		line := dst[:2*cw]
+		line[0] = uint8((sums[0]*4 + 8) >> 4)
+		for i := 1; i < cw; i++ {
+			line[2*i] = uint8((sums[i]*3 + sums[i-1] + 8) >> 4)
+			line[2*i-1] = uint8((sums[i-1]*3 + sums[i] + 7) >> 4)
+		}
+		line[2*cw-1] = uint8((sums[cw-1]*4 + 7) >> 4)
+		return line[:W]
 	case hs == 2 && vs == 1 && fancy:
-		line := make([]uint8, 2*cw)
-		for y := 0; y < H; y++ {
-			in := row(y)
-			for i := 0; i < cw; i++ {
-				v := int32(in[i]) * 3
-				if i == 0 {
-					line[0] = in[0]
-				} else {
-					line[2*i] = uint8((v + int32(in[i-1]) + 1) >> 2)
-				}
-				if i == cw-1 {
-					line[2*i+1] = in[i]
-				} else {
-					line[2*i+1] = uint8((v + int32(in[i+1]) + 2) >> 2)
-				}
-			}
-			copy(out[y*W:(y+1)*W], line)
+		in := c.row(y)
+		line := dst[:2*cw]
+		line[0] = in[0]
+		for i := 1; i < cw; i++ {
+			line[2*i] = uint8((3*int32(in[i]) + int32(in[i-1]) + 1) >> 2)
+			line[2*i-1] = uint8((3*int32(in[i-1]) + int32(in[i]) + 2) >> 2)
 		}
+		line[2*cw-1] = in[cw-1]
+		return line[:W]
 	case hs == 1 && vs == 2:
-		// h1v2_fancy_upsample (libjpeg-turbo); used regardless of width.
-		for y := 0; y < H; y++ {
-			in := y / 2
-			near := row(in)
-			far, bias := row(in+1), int32(2)
-			if y%2 == 0 {
-				far, bias = row(in-1), 1
-			}
-			for x := 0; x < W; x++ {
-				out[y*W+x] = uint8((3*int32(near[x]) + int32(far[x]) + bias) >> 2)
-			}
+		in := y / 2
+		near, far, bias := c.row(in), c.row(in+1), int32(2)
+		if y%2 == 0 {
+			far, bias = c.row(in-1), 1
 		}
-	default:
-		for y := 0; y < H; y++ {
-			r := row(y / vs)
-			for x := 0; x < W; x++ {
-				out[y*W+x] = r[x/hs]
-			}
+		line := dst[:W]
+		for x := range line {
+			line[x] = uint8((3*int32(near[x]) + int32(far[x]) + bias) >> 2)
 		}
+		return line
+	}
+	r := c.row(y / vs)
+	line := dst[:W]
+	for x := range line {
+		line[x] = r[x/hs]
+	}
+	return line
+}
+
+// upsample expands a cw x ch plane (rows of cw bytes) to W x H.
+func upsample(p []uint8, cw, ch, hs, vs, W, H int) []uint8 {
+	c := &chromaPlane{p: p, stride: cw, cw: cw, ch: ch, hs: hs, vs: vs, sums: make([]int32, cw)}
+	out := make([]uint8, W*H)
+	line := make([]uint8, 2*cw+W)
+	for y := 0; y < H; y++ {
+		copy(out[y*W:(y+1)*W], c.rowAt(y, W, line))
 	}
 	return out
 }

@@ -829,9 +829,11 @@ func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
 	}
 }
 
-// output runs the IDCT for every component, upsamples and converts colour.
+// output runs the IDCT for every component, then upsamples and converts
+// colour one output row at a time.
 func (j *jpegDec) output() (image.Image, error) {
-	planes := make([][]uint8, len(j.comps))
+	W, H := j.w, j.h
+	cps := make([]*chromaPlane, len(j.comps))
 	for i, c := range j.comps {
 		if !j.qtSet[c.tq] {
 			return nil, errors.New("component uses an undefined quantization table")
@@ -847,22 +849,32 @@ func (j *jpegDec) output() (image.Image, error) {
 				idctIslow(blk, q, plane[by*8*pw+bx*8:], pw)
 			}
 		}
-		// Compact to cw x ch and upsample to full size.
-		comp := make([]uint8, c.cw*c.ch)
-		for y := 0; y < c.ch; y++ {
-			copy(comp[y*c.cw:(y+1)*c.cw], plane[y*pw:])
+		cps[i] = &chromaPlane{p: plane, stride: pw, cw: c.cw, ch: c.ch, hs: j.hmax / c.h, vs: j.vmax / c.v, sums: make([]int32, c.cw)}
+	}
+	lines := make([][]uint8, len(cps))
+	for i, c := range cps {
+		lines[i] = make([]uint8, 2*c.cw+W)
+	}
+	r := make([][]uint8, len(cps))
+	rowsOf := func(y int) [][]uint8 {
+		for i, c := range cps {
+			r[i] = c.rowAt(y, W, lines[i])
 		}
-		hs, vs := j.hmax/c.h, j.vmax/c.v
-		planes[i] = upsample(comp, c.cw, c.ch, hs, vs, j.w, j.h)
+		return r
 	}
-	W, H := j.w, j.h
-	if len(j.comps) == 1 {
+	switch len(j.comps) {
+	case 1:
 		g := image.NewGray(image.Rect(0, 0, W, H))
-		copy(g.Pix, planes[0])
+		for y := 0; y < H; y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+W], rowsOf(y)[0])
+		}
 		return g, nil
-	}
-	if len(j.comps) == 4 {
-		return j.cmyk(planes), nil
+	case 4:
+		out := image.NewCMYK(image.Rect(0, 0, W, H))
+		for y := 0; y < H; y++ {
+			j.cmykRow(out.Pix[y*out.Stride:y*out.Stride+4*W], rowsOf(y))
+		}
+		return out, nil
 	}
 	out := image.NewNRGBA(image.Rect(0, 0, W, H))
 	rgb := false
@@ -873,26 +885,29 @@ func (j *jpegDec) output() (image.Image, error) {
 	default:
 		rgb = j.comps[0].id == 'R' && j.comps[1].id == 'G' && j.comps[2].id == 'B'
 	}
-	if rgb {
-		for i := 0; i < W*H; i++ {
-			out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = planes[0][i], planes[1][i], planes[2][i], 255
+	for y := 0; y < H; y++ {
+		rowsOf(y)
+		pix := out.Pix[y*out.Stride : y*out.Stride+4*W]
+		if rgb {
+			for x := 0; x < W; x++ {
+				pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = r[0][x], r[1][x], r[2][x], 255
+			}
+			continue
 		}
-		return out, nil
+		yccToNRGBA(pix, r[0][:W], r[1], r[2])
 	}
-	yccToNRGBA(out.Pix, planes[0], planes[1], planes[2])
 	return out, nil
 }
 
-// cmyk returns a 4-component JPEG as Pillow holds it: libjpeg passes CMYK
-// through (or converts YCCK, Adobe transform 2, to inverted CMY), and Pillow
-// reads files with an Adobe marker as "CMYK;I" (inverted). The result uses
-// Go's CMYK convention (0 = no ink), which is Pillow's CMYK mode.
-func (j *jpegDec) cmyk(planes [][]uint8) *image.CMYK {
-	W, H := j.w, j.h
-	out := image.NewCMYK(image.Rect(0, 0, W, H))
+// cmykRow converts one row of a 4-component JPEG to Pillow's CMYK: libjpeg
+// passes CMYK through (or converts YCCK, Adobe transform 2, to inverted
+// CMY), and Pillow reads files with an Adobe marker as "CMYK;I" (inverted).
+// The result uses Go's CMYK convention (0 = no ink), which is Pillow's CMYK
+// mode.
+func (j *jpegDec) cmykRow(pix []uint8, r [][]uint8) {
 	t := &yccTab
-	for i := 0; i < W*H; i++ {
-		c, m, y, k := planes[0][i], planes[1][i], planes[2][i], planes[3][i]
+	for x := 0; x < len(pix)/4; x++ {
+		c, m, y, k := r[0][x], r[1][x], r[2][x], r[3][x]
 		if j.adobe && j.adobeXform == 2 {
 			Y := int32(c)
 			cb, cr := m, y
@@ -903,7 +918,6 @@ func (j *jpegDec) cmyk(planes [][]uint8) *image.CMYK {
 		if j.adobe {
 			c, m, y, k = 255-c, 255-m, 255-y, 255-k
 		}
-		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = c, m, y, k
+		pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = c, m, y, k
 	}
-	return out
 }
