@@ -71,7 +71,7 @@ type grpcPlugin struct {
 }
 
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterExecutorServer(s, &server{impl: p.impl})
+	pb.RegisterExecutorServer(s, newServer(p.impl))
 	return nil
 }
 
@@ -91,7 +91,10 @@ func newClient(rpc pb.ExecutorClient, shmMin int64) *Client {
 type server struct {
 	pb.UnimplementedExecutorServer
 	impl Executor
+	maps *shmMaps // arena mappings kept between Runs (shm.go)
 }
+
+func newServer(impl Executor) *server { return &server{impl: impl, maps: newShmMaps()} }
 
 func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
 	d, err := s.impl.Describe(ctx)
@@ -131,12 +134,12 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 	// time the response refers to the arena instead of holding the mapped bytes.
 	var sh *serverShm
 	if offer := r.GetOutputShm(); offer != nil && shmSupported {
-		sh = &serverShm{offer: offer, next: alignUp(max(offer.GetOffset(), 0))}
+		sh = &serverShm{offer: offer, maps: s.maps, next: alignUp(max(offer.GetOffset(), 0))}
 		ctx = context.WithValue(ctx, shmContextKey{}, sh)
 	}
 	if hasShmInput(r.GetInputs()) {
 		if sh == nil {
-			sh = &serverShm{offer: &pb.SharedMemoryOffer{}}
+			sh = &serverShm{offer: &pb.SharedMemoryOffer{}, maps: s.maps}
 		}
 		if err := sh.mapInputs(r.GetInputs(), req.Inputs); err != nil {
 			sh.release()

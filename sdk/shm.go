@@ -11,10 +11,12 @@ package sdk
 //     at least minBytes into it at 64-byte aligned offsets; those tensors travel as references
 //     {path, offset, length}, the path being /proc/<host pid>/fd/<n>. Smaller tensors stay inline.
 //  2. The request offers the same arena for outputs, from the first free offset on.
-//  3. The plugin maps the inputs (private, copy-on-write: an executor writing into its input can
-//     never change the host's memory) and unmaps them once Run has returned. Executors that
-//     call [OutputBuffer] get output memory mapped from the arena, which ONNX Runtime then writes
-//     into directly; other outputs of at least minBytes are written into the arena with pwrite.
+//  3. The plugin maps the arena (shared, read-write; the mapping is cached across calls, so
+//     steady-state calls neither map nor fault) and hands the inputs to the executor as slices
+//     of it. An executor writing into its input only changes the arena's copy, never the
+//     caller's tensor. Executors that call [OutputBuffer] get output memory in the arena, which
+//     ONNX Runtime then writes into directly; other outputs of at least minBytes are written
+//     into the arena with pwrite.
 //  4. The host copies each referenced output out of the arena into Go memory (one copy, the one
 //     an in-process executor also makes) and puts the arena back in the pool.
 //
@@ -121,11 +123,9 @@ func (p *arenaPool) get() (*arena, error) {
 }
 
 func (p *arenaPool) put(a *arena) {
-	if st, err := a.f.Stat(); err != nil || st.Size() > arenaKeepBytes {
-		if err != nil || a.f.Truncate(0) != nil {
-			a.close()
-			return
-		}
+	if a.shrink() != nil {
+		a.close()
+		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -146,13 +146,14 @@ func (p *arenaPool) closeAll() {
 	p.free = nil
 }
 
-// arena is one shared-memory file of the host.
+// arena is one shared-memory file of the host, and the host's own mapping of it: tensors are
+// copied in and out with memmove rather than pwrite/pread, which walk the file page by page.
 type arena struct {
 	f    *os.File
 	path string
+	mem  []byte // shared mapping; reserves address space beyond size (see shmMap)
+	size int64  // file size as the host last set or saw it
 }
-
-func (a *arena) close() { _ = a.f.Close() }
 
 // runShm is Client.Run through shared memory. Tensors below c.shmMin still travel inline.
 func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error) {
@@ -170,7 +171,7 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 			continue
 		}
 		off := alignUp(end)
-		if _, err := a.f.WriteAt(t.Data, off); err != nil {
+		if err := a.write(t.Data, off); err != nil {
 			return nil, fmt.Errorf("%w: writing input %q to %s: %v", errShmRefused, v.Name, a.path, err)
 		}
 		end = off + int64(len(t.Data))
@@ -208,7 +209,7 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 				v.GetName(), ref.GetPath(), ref.GetOffset(), ref.GetLength(), a.path, size)
 		}
 		buf := make([]byte, ref.GetLength())
-		if _, err := a.f.ReadAt(buf, ref.GetOffset()); err != nil {
+		if err := a.read(buf, ref.GetOffset(), size); err != nil {
 			return nil, fmt.Errorf("reading output %q from the shared-memory arena %s: %w", v.GetName(), a.path, err)
 		}
 		res.Outputs[i].Tensor.Data = buf
@@ -216,23 +217,54 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 	return res, nil
 }
 
-// serverShm is the plugin side of one Run through shared memory: the inputs it mapped, and
-// the output memory it handed to the executor through [OutputBuffer].
+// serverShm is the plugin side of one Run through shared memory: the arena mappings it uses
+// (from the server's cache, see shmMaps) and the output space it handed out.
 type serverShm struct {
-	offer   *pb.SharedMemoryOffer
-	inputs  [][]byte // mappings of input arenas, unmapped by release
-	mu      sync.Mutex
-	file    *os.File // the offered arena, opened on the first OutputBuffer
-	next    int64    // next free offset in the offered arena
-	regions []region // output memory handed out
-	err     error    // first failure to hand out output memory; later calls get nil
+	offer *pb.SharedMemoryOffer
+	maps  *shmMaps
+
+	mu       sync.Mutex
+	acquired map[string]*shmMap // by path, released when Run returns
+	outFile  *os.File           // the offered arena, opened read-write on first use
+	outMap   *shmMap            // its mapping
+	outSize  int64              // its size as this call knows it
+	outErr   error              // why the offered arena cannot be used, once known
+	next     int64              // next free offset in the offered arena
 }
 
-// region is output memory mapped from the offered arena at offset off.
-type region struct {
-	mem []byte // the mapping, page-aligned
-	off int64  // arena offset of mem[0]
+// shmMaps caches the plugin's mappings of the host's arenas between calls, so that a Run
+// neither maps nor unmaps (and faults in) megabytes of pages: the host reuses a few arenas, and
+// their mappings stay warm. One per server.
+type shmMaps struct {
+	mu    sync.Mutex
+	byKey map[fileKey]*shmMap
+	clock uint64
 }
+
+// fileKey identifies an arena by device and inode: the host's /proc/<pid>/fd/<n> path names
+// another file once the host has closed n and reused the number.
+type fileKey struct{ dev, ino uint64 }
+
+// shmMap is a shared, read-write mapping of an arena. It reserves more address space than the
+// file holds so the file can grow under it; only [0, size) may be touched: past the end of the
+// file, pages fault with SIGBUS.
+type shmMap struct {
+	key      fileKey
+	mem      []byte // the whole reservation
+	size     int64  // file size last seen; bytes below it are safe to touch
+	refs     int    // calls using it now
+	lastUsed uint64
+	cached   bool // in byKey; otherwise unmapped when its last user releases it
+}
+
+const (
+	// shmMapsKeep bounds how many idle arena mappings a plugin keeps (the host pools 4).
+	shmMapsKeep = 4
+	// shmMinReserve is the smallest address-space reservation for an arena mapping.
+	shmMinReserve = 64 << 20
+)
+
+func newShmMaps() *shmMaps { return &shmMaps{byKey: map[fileKey]*shmMap{}} }
 
 type shmContextKey struct{}
 
@@ -250,26 +282,27 @@ func OutputBuffer(ctx context.Context, n int) []byte {
 	return s.outputBuffer(n)
 }
 
-// fromRegion returns where data lives in the offered arena, if it lies in a region.
-func (s *serverShm) fromRegion(data []byte) (off int64, ok bool) {
+// fromArena returns the arena path and offset of data when it lies in a mapping this call
+// acquired (output memory from OutputBuffer, or an input handed back unchanged).
+func (s *serverShm) fromArena(data []byte) (path string, off int64, ok bool) {
 	if len(data) == 0 {
-		return 0, false
+		return "", 0, false
 	}
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.regions {
-		base := uintptr(unsafe.Pointer(unsafe.SliceData(r.mem)))
-		if p >= base && p+uintptr(len(data)) <= base+uintptr(len(r.mem)) {
-			return r.off + int64(p-base), true
+	for path, m := range s.acquired {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(m.mem)))
+		if p >= base && p+uintptr(len(data)) <= base+uintptr(m.size) {
+			return path, int64(p - base), true
 		}
 	}
-	return 0, false
+	return "", 0, false
 }
 
-// encodeOutputs turns outputs living in output regions into references (they must: the
-// regions are unmapped when Run returns) and writes other outputs of at least min_bytes into the
-// arena. Should writing fail, those tensors stay inline.
+// encodeOutputs turns outputs that live in an arena mapping into references (they must: the
+// mapping may be reused by the next call) and writes other outputs of at least min_bytes into
+// the offered arena. Should writing fail, those tensors stay inline.
 func (s *serverShm) encodeOutputs(outs []*pb.NamedValue) {
 	for _, v := range outs {
 		t := v.GetTensor()
@@ -277,36 +310,22 @@ func (s *serverShm) encodeOutputs(outs []*pb.NamedValue) {
 			continue
 		}
 		n := int64(len(t.GetData()))
-		if off, ok := s.fromRegion(t.GetData()); ok {
-			t.Shm = &pb.SharedMemory{Path: s.offer.GetPath(), Offset: off, Length: n}
+		if path, off, ok := s.fromArena(t.GetData()); ok {
+			t.Shm = &pb.SharedMemory{Path: path, Offset: off, Length: n}
 			t.Data = nil
 			continue
 		}
 		if n < s.offer.GetMinBytes() {
 			continue
 		}
-		f, err := s.arenaFile()
+		off, err := s.reserve(n)
 		if err != nil {
 			continue
 		}
-		s.mu.Lock()
-		off := s.next
-		s.next = alignUp(off + n)
-		s.mu.Unlock()
-		if _, err := f.WriteAt(t.GetData(), off); err != nil {
+		if _, err := s.outFile.WriteAt(t.GetData(), off); err != nil {
 			continue
 		}
 		t.Shm = &pb.SharedMemory{Path: s.offer.GetPath(), Offset: off, Length: n}
 		t.Data = nil
 	}
-}
-
-// arenaFile opens the offered arena for writing, once.
-func (s *serverShm) arenaFile() (*os.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.file == nil && s.err == nil {
-		s.file, s.err = os.OpenFile(s.offer.GetPath(), os.O_RDWR, 0)
-	}
-	return s.file, s.err
 }

@@ -22,108 +22,290 @@ func newArena() (*arena, error) {
 	return &arena{f: os.NewFile(uintptr(fd), "memfd:hfhost-tensors"), path: fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd)}, nil
 }
 
-// mapInputs replaces the data of input tensors that refer to shared memory by private,
-// copy-on-write mappings of the host's arena. release unmaps them; it must run after the
-// executor has returned.
-func (s *serverShm) mapInputs(in []*pb.NamedValue, out []Value) error {
-	// The host puts every input of one request into one arena: map each distinct file once,
-	// from offset 0 to the end of the last tensor in it.
-	ends := map[string]int64{}
-	for _, v := range in {
-		if ref := v.GetTensor().GetShm(); ref != nil {
-			if ref.GetOffset() < 0 || ref.GetLength() <= 0 {
-				return fmt.Errorf("input %q: invalid shared-memory range [%d, +%d)", v.GetName(), ref.GetOffset(), ref.GetLength())
-			}
-			ends[ref.GetPath()] = max(ends[ref.GetPath()], ref.GetOffset()+ref.GetLength())
-		}
+func (a *arena) close() {
+	if a.mem != nil {
+		_ = unix.Munmap(a.mem)
+		a.mem = nil
 	}
-	maps := make(map[string][]byte, len(ends))
-	for path, end := range ends {
-		m, err := mapFile(path, end)
-		if err != nil {
+	_ = a.f.Close()
+}
+
+// write copies data into the arena at off, growing the file (and the host's mapping) as needed.
+func (a *arena) write(data []byte, off int64) error {
+	end := off + int64(len(data))
+	if end > a.size {
+		if err := a.f.Truncate(end); err != nil {
+			return fmt.Errorf("growing %s to %d bytes: %w", a.path, end, err)
+		}
+		a.size = end
+	}
+	if end > int64(len(a.mem)) {
+		if err := a.remap(end); err != nil {
+			_, err := a.f.WriteAt(data, off)
 			return err
 		}
-		s.inputs = append(s.inputs, m)
-		maps[path] = m
 	}
-	for i, v := range in {
-		if ref := v.GetTensor().GetShm(); ref != nil {
-			off, n := ref.GetOffset(), ref.GetLength()
-			out[i].Tensor.Data = maps[ref.GetPath()][off : off+n : off+n]
+	copy(a.mem[off:end], data)
+	return nil
+}
+
+// read copies len(buf) bytes at off out of the arena, whose file is size bytes long now (the
+// plugin may have grown it).
+func (a *arena) read(buf []byte, off, size int64) error {
+	a.size = max(a.size, size)
+	end := off + int64(len(buf))
+	if end > int64(len(a.mem)) {
+		if err := a.remap(size); err != nil {
+			_, err := a.f.ReadAt(buf, off)
+			return err
 		}
+	}
+	copy(buf, a.mem[off:end])
+	return nil
+}
+
+// remap replaces the host's mapping by one reserving at least need bytes.
+func (a *arena) remap(need int64) error {
+	if a.mem != nil {
+		_ = unix.Munmap(a.mem)
+		a.mem = nil
+	}
+	page := int64(os.Getpagesize())
+	reserve := (max(2*need, shmMinReserve) + page - 1) / page * page
+	m, err := unix.Mmap(int(a.f.Fd()), 0, int(reserve), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mapping %s: %w", a.path, err)
+	}
+	a.mem = m
+	return nil
+}
+
+// shrink gives back the memory of an arena that grew past arenaKeepBytes.
+func (a *arena) shrink() error {
+	st, err := a.f.Stat()
+	if err != nil {
+		return err
+	}
+	a.size = st.Size()
+	if a.size <= arenaKeepBytes {
+		return nil
+	}
+	if err := a.f.Truncate(0); err != nil {
+		return err
+	}
+	a.size = 0
+	if a.mem != nil {
+		_ = unix.Munmap(a.mem)
+		a.mem = nil
 	}
 	return nil
 }
 
-// mapFile maps the first n bytes of the file at path privately. The file must be that long: a
-// mapping past its end would fault when read.
-func mapFile(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("opening the host's arena: %w", err)
+// mapInputs replaces the data of input tensors that refer to shared memory by slices of the
+// host's arena mapping.
+func (s *serverShm) mapInputs(in []*pb.NamedValue, out []Value) error {
+	for i, v := range in {
+		ref := v.GetTensor().GetShm()
+		if ref == nil {
+			continue
+		}
+		off, n := ref.GetOffset(), ref.GetLength()
+		if off < 0 || n <= 0 {
+			return fmt.Errorf("input %q: invalid shared-memory range [%d, +%d)", v.GetName(), off, n)
+		}
+		m, _, err := s.acquire(ref.GetPath(), false)
+		if err != nil {
+			return fmt.Errorf("input %q: %w", v.GetName(), err)
+		}
+		if off+n > m.size || off+n > int64(len(m.mem)) {
+			return fmt.Errorf("input %q: range [%d, +%d) is past the end of the host's arena %s (%d bytes)", v.GetName(), off, n, ref.GetPath(), m.size)
+		}
+		out[i].Tensor.Data = m.mem[off : off+n : off+n]
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat of the host's arena %s: %w", path, err)
+	return nil
+}
+
+// acquire returns a mapping of the arena at path for this call, from the server's cache when
+// it holds one that covers the file. With write, the file stays open (s.outFile) so that the
+// call can grow it.
+func (s *serverShm) acquire(path string, write bool) (*shmMap, *os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.acquired[path]; m != nil && !write {
+		return m, nil, nil
 	}
-	if st.Size() < n {
-		return nil, fmt.Errorf("host's arena %s holds %d bytes, the request refers to %d", path, st.Size(), n)
-	}
-	// No MAP_POPULATE: populating a writable private mapping copies every page up front (it
-	// breaks copy-on-write), while read faults map the host's pages as they are, many per fault.
-	m, err := unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	// Read-write even for inputs: the mapping is shared and read-write, so that one cached
+	// mapping serves both inputs and outputs.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("mapping the host's arena %s: %w", path, err)
+		return nil, nil, fmt.Errorf("opening the host's arena: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat of the host's arena %s: %w", path, err)
+	}
+	if s.acquired[path] != nil { // already mapped by this call (reading); reopen for writing
+		if !write {
+			f.Close()
+		}
+		return s.acquired[path], f, nil
+	}
+	m, err := s.maps.get(f, fileKey{dev: st.Dev, ino: st.Ino}, st.Size)
+	if !write {
+		f.Close()
+	}
+	if err != nil {
+		if write {
+			f.Close()
+		}
+		return nil, nil, fmt.Errorf("mapping the host's arena %s: %w", path, err)
+	}
+	if s.acquired == nil {
+		s.acquired = map[string]*shmMap{}
+	}
+	s.acquired[path] = m
+	if write {
+		return m, f, nil
+	}
+	return m, nil, nil
+}
+
+// get returns a mapping of f (key, size bytes) with a reference taken: the cached one when it
+// reserves enough address space, otherwise a new one, cached unless the old one is in use.
+func (c *shmMaps) get(f *os.File, key fileKey, size int64) (*shmMap, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clock++
+	if m := c.byKey[key]; m != nil && int64(len(m.mem)) >= size {
+		m.refs++
+		m.size = size
+		m.lastUsed = c.clock
+		return m, nil
+	}
+	reserve := max(2*size, shmMinReserve)
+	page := int64(os.Getpagesize())
+	reserve = (reserve + page - 1) / page * page
+	mem, err := unix.Mmap(int(f.Fd()), 0, int(reserve), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	m := &shmMap{key: key, mem: mem, size: size, refs: 1, lastUsed: c.clock}
+	if old := c.byKey[key]; old == nil || old.refs == 0 {
+		if old != nil {
+			_ = unix.Munmap(old.mem)
+		}
+		m.cached = true
+		c.byKey[key] = m
+		c.evict()
 	}
 	return m, nil
 }
 
-// outputBuffer maps n bytes of the offered arena, at the next page-aligned offset, growing the
-// file as needed.
-func (s *serverShm) outputBuffer(n int) []byte {
-	f, err := s.arenaFile()
-	if err != nil {
-		return nil
+// put drops a reference taken by get.
+func (c *shmMaps) put(m *shmMap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m.refs--
+	if m.refs == 0 && !m.cached {
+		_ = unix.Munmap(m.mem)
+		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	page := int64(os.Getpagesize())
-	off := (s.next + page - 1) / page * page
-	end := off + int64(n)
-	st, err := f.Stat()
-	if err != nil {
-		return nil
-	}
-	if st.Size() < end {
-		if err := f.Truncate(end); err != nil {
-			return nil
-		}
-	}
-	m, err := unix.Mmap(int(f.Fd()), off, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
-	if err != nil {
-		return nil
-	}
-	s.regions = append(s.regions, region{mem: m, off: off})
-	s.next = alignUp(end)
-	return m
+	c.evict()
 }
 
-// release unmaps everything and closes the arena. Nothing may touch the tensors that aliased
-// the mappings afterwards.
-func (s *serverShm) release() {
-	for _, m := range s.inputs {
-		_ = unix.Munmap(m)
+// evict unmaps the least recently used idle mappings beyond shmMapsKeep. Mappings of arenas
+// the host has closed keep their memory alive until they are evicted.
+func (c *shmMaps) evict() {
+	for len(c.byKey) > shmMapsKeep {
+		var victim *shmMap
+		for _, m := range c.byKey {
+			if m.refs == 0 && (victim == nil || m.lastUsed < victim.lastUsed) {
+				victim = m
+			}
+		}
+		if victim == nil {
+			return
+		}
+		delete(c.byKey, victim.key)
+		_ = unix.Munmap(victim.mem)
 	}
-	s.inputs = nil
+}
+
+// reserve takes n bytes of the offered arena at the next aligned offset, growing the file to
+// hold them, and returns their offset.
+func (s *serverShm) reserve(n int64) (int64, error) {
+	if err := s.openOut(); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.regions {
-		_ = unix.Munmap(r.mem)
+	off := alignUp(s.next)
+	end := off + n
+	if end > s.outSize {
+		if err := s.outFile.Truncate(end); err != nil {
+			return 0, fmt.Errorf("growing the host's arena to %d bytes: %w", end, err)
+		}
+		s.outSize = end
+		if end <= int64(len(s.outMap.mem)) {
+			s.outMap.size = max(s.outMap.size, end)
+		}
 	}
-	s.regions = nil
-	if s.file != nil {
-		_ = s.file.Close()
-		s.file = nil
+	s.next = end
+	return off, nil
+}
+
+// openOut opens and maps the offered arena for writing, once per call.
+func (s *serverShm) openOut() error {
+	s.mu.Lock()
+	done, err := s.outFile != nil, s.outErr
+	s.mu.Unlock()
+	if done || err != nil {
+		return err
+	}
+	m, f, err := s.acquire(s.offer.GetPath(), true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.outErr = err
+		return err
+	}
+	s.outFile, s.outMap, s.outSize = f, m, m.size
+	return nil
+}
+
+// outputBuffer hands out n bytes of the offered arena's mapping, or nil when the mapping's
+// reservation cannot hold them (the executor then allocates, and the output is written with
+// pwrite).
+func (s *serverShm) outputBuffer(n int) []byte {
+	if err := s.openOut(); err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	fits := alignUp(s.next)+int64(n) <= int64(len(s.outMap.mem))
+	s.mu.Unlock()
+	if !fits {
+		return nil
+	}
+	off, err := s.reserve(int64(n))
+	if err != nil {
+		return nil
+	}
+	return s.outMap.mem[off : off+int64(n) : off+int64(n)]
+}
+
+// release gives the call's mappings back to the cache and closes the arena. Nothing may touch
+// the tensors that aliased them afterwards.
+func (s *serverShm) release() {
+	s.mu.Lock()
+	acquired := s.acquired
+	s.acquired = nil
+	if s.outFile != nil {
+		_ = s.outFile.Close()
+		s.outFile = nil
+	}
+	s.mu.Unlock()
+	for _, m := range acquired {
+		s.maps.put(m)
 	}
 }

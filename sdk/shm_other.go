@@ -16,8 +16,15 @@ var errNoShm = errors.New("shared memory is only implemented on Linux")
 
 func newArena() (*arena, error) { return nil, errNoShm }
 
+func (a *arena) close()                          {}
+func (a *arena) write([]byte, int64) error       { return errNoShm }
+func (a *arena) read([]byte, int64, int64) error { return errNoShm }
+func (a *arena) shrink() error                   { return errNoShm }
+
 func (s *serverShm) mapInputs([]*pb.NamedValue, []Value) error { return errNoShm }
 
 func (s *serverShm) outputBuffer(int) []byte { return nil }
+
+func (s *serverShm) reserve(int64) (int64, error) { return 0, errNoShm }
 
 func (s *serverShm) release() {}

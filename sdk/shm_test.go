@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	pb "github.com/hfhost/hfhost/sdk/internal/proto/executorv1"
 	"google.golang.org/grpc"
@@ -59,6 +60,7 @@ type wire struct {
 	mu                sync.Mutex
 	shmIn, inlineIn   int // input tensors by reference / inline
 	shmOut, inlineOut int
+	srv               *server
 	refuseNext        bool                       // answer the next Run with a SHARED_MEMORY error
 	tamper            func(resp *pb.RunResponse) // edits a response before it is sent
 }
@@ -120,7 +122,8 @@ func startEcho(t *testing.T, shmMin int64) (*Client, *echoExecutor, *wire) {
 	w := &wire{}
 	exe := &echoExecutor{}
 	srv := grpc.NewServer(append(grpcServerOptions(), grpc.UnaryInterceptor(w.intercept))...)
-	pb.RegisterExecutorServer(srv, &server{impl: exe})
+	w.srv = newServer(exe)
+	pb.RegisterExecutorServer(srv, w.srv)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("unix://"+sock, append(GRPCDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
@@ -189,6 +192,45 @@ func TestSharedMemoryRoundTrip(t *testing.T) {
 	if got := exe.gotOutputBuffer.Load(); got != 3 {
 		t.Errorf("OutputBuffer gave memory in %d calls, want 3", got)
 	}
+	// Sequential calls reuse one pooled arena, and the plugin its one cached mapping.
+	onlyMapping(t, w.srv)
+}
+
+func TestSharedMemoryArenaOutgrowsItsMapping(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves ~200 MB")
+	}
+	c, exe, w := startEcho(t, 4096)
+	// 30 MiB in, 30 MiB inc through OutputBuffer (fits the first 64 MiB reservation), 30 MiB dec
+	// by pwrite past it: the second call finds the file larger than the mapping and remaps.
+	runEcho(t, c, 30<<20, 1)
+	first := unsafe.SliceData(onlyMapping(t, w.srv).mem)
+	runEcho(t, c, 30<<20, 2)
+	if unsafe.SliceData(onlyMapping(t, w.srv).mem) == first {
+		t.Error("the plugin kept a mapping smaller than the arena")
+	}
+	runEcho(t, c, 5000, 3)
+	if got := exe.gotOutputBuffer.Load(); got != 3 {
+		t.Errorf("OutputBuffer gave memory in %d calls, want 3", got)
+	}
+}
+
+// onlyMapping returns the one arena mapping the plugin caches, failing the test when there is
+// not exactly one or when a call still holds it.
+func onlyMapping(t *testing.T, s *server) *shmMap {
+	t.Helper()
+	s.maps.mu.Lock()
+	defer s.maps.mu.Unlock()
+	if len(s.maps.byKey) != 1 {
+		t.Fatalf("plugin caches %d arena mappings, want 1", len(s.maps.byKey))
+	}
+	for _, m := range s.maps.byKey {
+		if m.refs != 0 {
+			t.Errorf("mapping still has %d references after the call", m.refs)
+		}
+		return m
+	}
+	return nil
 }
 
 func TestSharedMemoryOff(t *testing.T) {
