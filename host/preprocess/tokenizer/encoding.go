@@ -158,7 +158,15 @@ func (e *Encoding) mergeWith(pair *Encoding, growingOffsets bool) {
 }
 
 func mergeEncodings(encs []*Encoding) *Encoding {
-	out := &Encoding{}
+	n := 0
+	for _, e := range encs {
+		n += e.Len()
+	}
+	out := &Encoding{
+		IDs: make([]int, 0, n), TypeIDs: make([]int, 0, n), Tokens: make([]string, 0, n),
+		Offsets: make([][2]int, 0, n), ByteOffsets: make([][2]int, 0, n), WordIDs: make([]int, 0, n),
+		AttentionMask: make([]int, 0, n), SpecialTokensMask: make([]int, 0, n),
+	}
 	for _, x := range encs {
 		out.mergeWith(x, false)
 	}

@@ -52,6 +52,10 @@ func applyUnicodeForm(n *normString, f norm.Form) {
 	}
 	var buf []dc
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			buf = append(buf, dc{r, 0, 0})
+			continue
+		}
 		d := decomp.String(string(r))
 		i := 0
 		for _, x := range d {

@@ -196,6 +196,16 @@ func (t templateProcessing) processEncodings(encs []*Encoding, addSpecial bool) 
 		tpl = t.pair
 	}
 	var out []*Encoding
+	uses := [2]int{}
+	for _, p := range tpl {
+		if p.isSeq {
+			if p.seqB {
+				uses[1]++
+			} else {
+				uses[0]++
+			}
+		}
+	}
 	for _, p := range tpl {
 		if p.isSeq {
 			i := 0
@@ -207,7 +217,10 @@ func (t templateProcessing) processEncodings(encs []*Encoding, addSpecial bool) 
 			}
 			e := encs[i]
 			setTypeIDs(e, p.typeID)
-			out = append(out, e.clone())
+			if uses[i] > 1 {
+				e = e.clone() // the same sequence appears again with other type ids
+			}
+			out = append(out, e)
 			continue
 		}
 		if !addSpecial {

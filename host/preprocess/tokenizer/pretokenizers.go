@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // token is a model output inside one split: offsets are bytes of the split's normalized string.
@@ -168,23 +169,28 @@ var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 	return t, m
 }()
 
+// byteLevelTransform maps every byte to its GPT-2 character. It builds directly what
+// transform would with (first byte 0, other bytes +1) changes: every byte of a character
+// shares that character's alignment, so each new character inherits its byte's alignment.
 func byteLevelTransform(n *normString) {
 	s := n.normalized
-	dest := make([]change, 0, len(s))
-	i := 0
-	for _, r := range s {
-		_ = r
-		_, sz := runeAt(s, i)
-		for k := 0; k < sz; k++ {
-			d := 0
-			if k > 0 {
-				d = 1
-			}
-			dest = append(dest, change{byteToRune[s[i+k]], d})
+	buf := make([]byte, 0, len(s)*2)
+	al := make([]span, 0, len(s)*2)
+	for i := 0; i < len(s); i++ {
+		r := byteToRune[s[i]]
+		a := n.align[i]
+		if r < utf8.RuneSelf {
+			buf = append(buf, byte(r))
+			al = append(al, a)
+			continue
 		}
-		i += sz
+		buf = utf8.AppendRune(buf, r)
+		for k := utf8.RuneLen(r); k > 0; k-- {
+			al = append(al, a)
+		}
 	}
-	n.transform(dest, 0)
+	n.normalized = string(buf)
+	n.align = al
 }
 
 type prependScheme int

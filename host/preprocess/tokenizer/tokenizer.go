@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -523,43 +524,50 @@ func (t *Tokenizer) EncodePairBatch(ctx context.Context, pairs [][2]string, opts
 
 func (t *Tokenizer) encodeBatch(ctx context.Context, n int, f func(int) (*Encoding, error), opts EncodeOptions) ([]*Encoding, error) {
 	out := make([]*Encoding, n)
-	errs := make([]error, n)
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				i := int(next)
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				out[i], errs[i] = f(i)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := parallel(ctx, n, func(i int) error {
+		var err error
+		out[i], err = f(i)
+		return err
+	})
+	if err != nil {
 		return nil, err
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, errorf("batch item %d: %w", i, err)
-		}
 	}
 	if p := t.paddingFor(opts); p != nil {
 		padEncodings(out, p)
 	}
 	return out, nil
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS goroutines; it stops early when ctx is done and
+// returns the error of the first failing item.
+func parallel(ctx context.Context, n int, f func(int) error) error {
+	errs := make([]error, n)
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return errorf("batch item %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // DecodeOptions adjusts Decode.
@@ -604,12 +612,11 @@ func (t *Tokenizer) Decode(ids []int, opts DecodeOptions) (string, error) {
 // DecodeBatch decodes several id sequences in parallel.
 func (t *Tokenizer) DecodeBatch(ctx context.Context, batch [][]int, opts DecodeOptions) ([]string, error) {
 	out := make([]string, len(batch))
-	encs, err := t.encodeBatch(ctx, len(batch), func(i int) (*Encoding, error) {
-		s, err := t.Decode(batch[i], opts)
-		out[i] = s
-		return nil, err
-	}, EncodeOptions{NoPadding: true})
-	_ = encs
+	err := parallel(ctx, len(batch), func(i int) error {
+		var err error
+		out[i], err = t.Decode(batch[i], opts)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
