@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hfhost/hfhost/sdk"
 )
@@ -763,7 +764,7 @@ func (s *suite) large(t *testing.T) {
 // stdout starts a second plugin process with its stdout captured, loads and runs a model, stops
 // it, and checks that the handshake line was all it wrote.
 func (s *suite) stdout(t *testing.T) {
-	raw, fwd, err := stdoutCheck(t, s.bin, func(c *sdk.Client) error {
+	raw, fwd, err := stdoutCheck(t, s.bin, time.Second, func(c *sdk.Client) error {
 		ctx, cancel := withTimeout()
 		defer cancel()
 		if _, err := c.Describe(ctx); err != nil {

@@ -105,8 +105,9 @@ func (l *testLog) close() {
 // stdoutCheck runs the plugin as its own process with stdout captured, connects to it through
 // go-plugin's reattach mode, lets use drive it, stops it, and returns everything it wrote to
 // stdout: the raw file descriptor (handshake first) and what Go code wrote to os.Stdout after
-// the handshake, which go-plugin forwards over its stdio stream.
-func stdoutCheck(t *testing.T, binaryPath string, use func(*sdk.Client) error) (raw, forwarded string, err error) {
+// the handshake, which go-plugin forwards over its stdio stream and which is waited for up to
+// grace after use returns.
+func stdoutCheck(t *testing.T, binaryPath string, grace time.Duration, use func(*sdk.Client) error) (raw, forwarded string, err error) {
 	cmd := exec.Command(binaryPath)
 	cmd.Env = append(os.Environ(),
 		sdk.Handshake.MagicCookieKey+"="+sdk.Handshake.MagicCookieValue,
@@ -191,8 +192,10 @@ func stdoutCheck(t *testing.T, binaryPath string, use func(*sdk.Client) error) (
 	}
 	useErr := use(raw2.(*sdk.Client))
 	// What Go code prints reaches SyncStdout asynchronously, over go-plugin's stdio stream; give
-	// it a moment before stopping the plugin closes the stream.
-	time.Sleep(500 * time.Millisecond)
+	// it up to grace before stopping the plugin closes the stream.
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline) && fwd.String() == ""; {
+		time.Sleep(20 * time.Millisecond)
+	}
 	// Kill shuts the plugin down gracefully through go-plugin's controller, then by pid.
 	client.Kill()
 	select {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hfhost/hfhost/sdk"
 )
@@ -31,7 +32,11 @@ func TestStdoutCheckCatchesNoise(t *testing.T) {
 	} {
 		t.Run(c.mode, func(t *testing.T) {
 			t.Setenv("NOISY_MODE", c.mode)
-			raw, fwd, err := stdoutCheck(t, bin, func(cl *sdk.Client) error {
+			grace := time.Second
+			if c.wantForwardedText != "" {
+				grace = 10 * time.Second // returns as soon as the text arrives
+			}
+			raw, fwd, err := stdoutCheck(t, bin, grace, func(cl *sdk.Client) error {
 				_, err := cl.Run(context.Background(), &sdk.RunRequest{ModelID: "m"})
 				return err
 			})
