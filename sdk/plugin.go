@@ -154,7 +154,9 @@ func (s *server) Run(ctx context.Context, r *pb.RunRequest) (*pb.RunResponse, er
 		return nil, errorToStatus(err)
 	}
 	outs := valuesToProto(res.Outputs)
-	if sh != nil && r.GetOutputShm() != nil {
+	if sh != nil {
+		// Also without an offer: an output that aliases a mapped input must leave as a
+		// reference, since gRPC marshals the response after the mappings are released.
 		sh.encodeOutputs(outs)
 	}
 	// The timings exclude gRPC's own (un)marshalling, which happens outside this handler; the

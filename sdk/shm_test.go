@@ -18,7 +18,8 @@ import (
 )
 
 // echoExecutor returns, for its input "x" (uint8), "inc" = x+1 written into OutputBuffer memory
-// when there is some, "dec" = x-1 in memory it allocates itself, and "small" = the first byte.
+// when there is some, "dec" = x-1 in memory it allocates itself, "small" = the first byte of
+// dec, and "same" = x itself after setting its first byte to 0xEE.
 type echoExecutor struct {
 	gotOutputBuffer atomic.Int32 // calls in which OutputBuffer returned memory
 }
@@ -52,6 +53,8 @@ func (e *echoExecutor) Run(ctx context.Context, req *RunRequest) (*RunResult, er
 		{Name: "inc", Tensor: &Tensor{DType: Uint8, Shape: x.Shape, Data: inc}},
 		{Name: "dec", Tensor: &Tensor{DType: Uint8, Shape: x.Shape, Data: dec}},
 		{Name: "small", Tensor: &Tensor{DType: Uint8, Shape: []int64{1}, Data: dec[:1]}},
+		// The input itself, handed back: through shared memory it must leave as a reference.
+		{Name: "same", Tensor: x},
 	}}, nil
 }
 
@@ -172,6 +175,9 @@ func runEcho(t *testing.T, c *Client, n int, seed byte) {
 	if n > 0 && small[0] != x[0]-1 {
 		t.Fatalf("Run(%d bytes): small = %d, want %d", n, small[0], x[0]-1)
 	}
+	if same := res.Output("same").Tensor.Data; n > 0 && (same[0] != 0xEE || !bytes.Equal(same[1:], x[1:])) {
+		t.Fatalf("Run(%d bytes): the input handed back as output differs from it", n)
+	}
 }
 
 func TestSharedMemoryRoundTrip(t *testing.T) {
@@ -185,8 +191,9 @@ func TestSharedMemoryRoundTrip(t *testing.T) {
 	runEcho(t, c, 10000, 2)
 	runEcho(t, c, 100, 3)
 	runEcho(t, c, 1<<20, 4)
-	// 3 large calls: input by reference, inc through OutputBuffer, dec by pwrite; small inline.
-	if got, want := w.counts(), [4]int{3, 1, 6, 6}; got != want {
+	// 3 large calls: input by reference, inc through OutputBuffer, dec by pwrite, same as a
+	// reference to the input; small inline. The call under the threshold: all inline.
+	if got, want := w.counts(), [4]int{3, 1, 9, 7}; got != want {
 		t.Errorf("tensors crossing (shm in, inline in, shm out, inline out) = %v, want %v", got, want)
 	}
 	if got := exe.gotOutputBuffer.Load(); got != 3 {
@@ -236,7 +243,7 @@ func onlyMapping(t *testing.T, s *server) *shmMap {
 func TestSharedMemoryOff(t *testing.T) {
 	c, exe, w := startEcho(t, 0)
 	runEcho(t, c, 2<<20, 1)
-	if got, want := w.counts(), [4]int{0, 1, 0, 3}; got != want {
+	if got, want := w.counts(), [4]int{0, 1, 0, 4}; got != want {
 		t.Errorf("with shared memory off, tensors crossing = %v, want %v", got, want)
 	}
 	if exe.gotOutputBuffer.Load() != 0 {
@@ -252,7 +259,7 @@ func TestSharedMemoryRefusedFallsBackInline(t *testing.T) {
 	if c.shm.Load() {
 		t.Error("client kept shared memory on after the plugin refused it")
 	}
-	if got, want := w.counts(), [4]int{1, 2, 0, 6}; got != want {
+	if got, want := w.counts(), [4]int{1, 2, 0, 8}; got != want {
 		t.Errorf("tensors crossing = %v, want %v (the refused call's input, then two inline calls)", got, want)
 	}
 }

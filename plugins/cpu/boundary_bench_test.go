@@ -45,6 +45,25 @@ func BenchmarkPluginInline(b *testing.B) {
 	}
 }
 
+// BenchmarkBoundary runs the three paths of BenchmarkInProcess, BenchmarkPlugin and
+// BenchmarkPluginInline interleaved, model by model, so that with -count N every repetition
+// measures all of them within seconds of each other; on a shared, noisy machine that makes
+// their comparison far steadier than running each benchmark's N repetitions back to back.
+//
+//	go test -run '^$' -bench Boundary -count 10 ./plugins/cpu/ | tee boundary.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -col /path boundary.txt
+func BenchmarkBoundary(b *testing.B) {
+	local := inProcessExecutor(b)
+	plugin, pluginPid := startPlugin(b)
+	b.Setenv("HFHOST_SHM", "off")
+	inline, inlinePid := startPlugin(b)
+	for _, m := range benchModels {
+		b.Run("model="+m.name+"/path=in-process", func(b *testing.B) { benchRun(b, local, m) })
+		b.Run("model="+m.name+"/path=plugin", func(b *testing.B) { benchRun(b, plugin, m, pluginPid) })
+		b.Run("model="+m.name+"/path=plugin-inline", func(b *testing.B) { benchRun(b, inline, m, inlinePid) })
+	}
+}
+
 // benchRun times Run calls of m on e with the output returned inline, as a host pipeline makes
 // them. Loading and one warm-up run are outside the timed loop. Besides wall time (sec/op) it
 // reports cpu-sec/op: the CPU time of this process and of the processes in others (the plugin)

@@ -198,9 +198,14 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 		return nil, err
 	}
 	outputs := make([]ort.Value, len(m.outputs))
-	returned := make([]bool, len(m.outputs)) // wanted and sent back, not kept as a handle
+	returned := make([]bool, len(m.outputs)) // wanted and sent back, never kept as a handle
 	for _, w := range wanted {
 		returned[w.index] = !w.keep
+	}
+	for _, w := range wanted {
+		if w.keep {
+			returned[w.index] = false
+		}
 	}
 	for i, o := range m.outputs {
 		// Inside a plugin whose host offered shared memory, large outputs of known shape are
