@@ -7,10 +7,8 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,31 +79,14 @@ func inProcessExecutor(tb testing.TB) *ortexec.Executor {
 	return e
 }
 
-// pluginBinary builds the CPU plugin once per test process into a fresh temporary directory.
-// The directory is left behind (there is no TestMain here to remove it: conformance_test.go
-// owns TestMain); it holds one binary of ~30 MB under $TMPDIR/hfhost-bench-plugin-*.
-var pluginBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "hfhost-bench-plugin-")
-	if err != nil {
-		return "", fmt.Errorf("creating a directory for the plugin binary: %w", err)
-	}
-	bin := filepath.Join(dir, "hfhost-plugin-cpu")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build of the CPU plugin failed: %w\n%s", err, out)
-	}
-	return bin, nil
-})
-
 // startPlugin starts the CPU plugin the way the host's backend manager does (go-plugin over
 // gRPC, the SDK's handshake and dial options) and returns its executor and process id. The
 // process is killed when tb ends.
 func startPlugin(tb testing.TB) (sdk.Executor, int) {
 	tb.Helper()
-	bin, err := pluginBinary()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	// TestMain (conformance_test.go) builds the plugin once for the whole package and removes
+	// it when the tests and benchmarks are done.
+	bin := cpuPluginBinary
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.ClientPlugins(),
