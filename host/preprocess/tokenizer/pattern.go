@@ -192,6 +192,8 @@ func compileRegex(expr string) (pattern, error) {
 		return findPattern{llamaFinder{maxDigits: 3}}, nil
 	case qwen2Pattern:
 		return findPattern{llamaFinder{maxDigits: 1}}, nil
+	case `\w+|[^\w\s]+`:
+		return findPattern{wordFinder{}}, nil
 	}
 	re, err := regexp2.Compile(expr, regexp2.None)
 	if err != nil {
