@@ -222,14 +222,13 @@ func shortestEdgeSize(h, w, size, maxSize int) (int, int) {
 	return newShort, newLong
 }
 
-// longestEdgeSize scales the longest edge to size keeping the aspect ratio
-// (an hfhost reading of a {"longest_edge"}-only size dict: int(size*short/long)
-// for the other edge, at least 1).
+// longestEdgeSize scales the longest edge to size keeping the aspect ratio,
+// rounding as transformers' SAM processor (_get_preprocess_shape) does; a
+// {"longest_edge"}-only size dict has no shared definition in the supported
+// classes, so this is the hfhost reading of it.
 func longestEdgeSize(h, w, size int) (int, int) {
-	if h >= w {
-		return size, max(1, int(float64(size*w)/float64(h)))
-	}
-	return max(1, int(float64(size*h)/float64(w))), size
+	scale := float64(size) * 1.0 / float64(max(h, w))
+	return int(float64(h)*scale + 0.5), int(float64(w)*scale + 0.5)
 }
 
 // pyRound is Python's round() on floats: halves go to the even integer.
