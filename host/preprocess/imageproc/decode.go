@@ -100,12 +100,15 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 		return nil, f, fmt.Errorf("imageproc: %s header declares %dx%d = %d pixels, over the limit of %d (Limits.MaxPixels); refusing to decode a possible decompression bomb: %w", f, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), lim.MaxPixels, ErrTooLarge)
 	}
 	var img image.Image
-	if f == JPEG {
+	switch {
+	case f == JPEG:
 		img, err = decodeJPEGCompat(data, lim.MaxPixels)
 		if errors.Is(err, errJPEGFallback) {
 			img, err = decodeSafe(f, data)
 		}
-	} else {
+	case f == WebP && webpAnimated(data):
+		img, err = decodeWebPAnimSafe(data, lim.MaxPixels)
+	default:
 		img, err = decodeSafe(f, data)
 	}
 	if err != nil {
@@ -139,6 +142,15 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 		img = orient(img, o)
 	}
 	return img, f, nil
+}
+
+func decodeWebPAnimSafe(data []byte, maxPixels int64) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("malformed animated WebP data (decoder failed: %v)", r)
+		}
+	}()
+	return webpFirstFrame(data, maxPixels)
 }
 
 // decodeSafe runs the format decoder, turning a decoder panic on malformed

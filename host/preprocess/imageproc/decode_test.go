@@ -314,3 +314,14 @@ func TestJPEGFallbackFeatures(t *testing.T) {
 		t.Errorf("12-bit JPEG: want errJPEGFallback, got %v", err)
 	}
 }
+
+func TestWebPAnimatedPath(t *testing.T) {
+	for _, f := range []string{"anim_64x48.webp", "anim_rgba_64x48.webp"} {
+		if !webpAnimated(fixtureFile(t, f)) {
+			t.Errorf("%s is not detected as animated, so the ANMF path is untested", f)
+		}
+	}
+	if webpAnimated(fixtureFile(t, "rgb_333x500.webp")) {
+		t.Error("still WebP detected as animated")
+	}
+}
