@@ -117,6 +117,19 @@ func toPixels(img image.Image, channels int) (*pixels, error) {
 				put(y*w+x, row[4*x], row[4*x+1], row[4*x+2])
 			}
 		}
+	case *image.RGBA:
+		// Go's PNG decoder returns opaque truecolor as *image.RGBA; only
+		// pixels with partial alpha need un-premultiplying.
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				r, g, bl, a := row[4*x], row[4*x+1], row[4*x+2], row[4*x+3]
+				if a != 255 && a != 0 {
+					r, g, bl, _ = straightRGBA(color.RGBA{r, g, bl, a})
+				}
+				put(y*w+x, r, g, bl)
+			}
+		}
 	case *image.NRGBA64:
 		for y := 0; y < h; y++ {
 			row := m.Pix[y*m.Stride:]
