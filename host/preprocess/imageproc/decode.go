@@ -91,7 +91,11 @@ func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 	}
 	cfg, err := decodeConfig(f, data)
 	if err != nil {
-		return nil, f, fmt.Errorf("imageproc: reading %s header: %w", f, err)
+		hint := ""
+		if errors.Is(err, bmp.ErrUnsupported) {
+			hint = " (BMP with RLE compression, 16 bits per pixel or an OS/2 header is not supported; convert it to PNG)"
+		}
+		return nil, f, fmt.Errorf("imageproc: reading %s header%s: %w", f, hint, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, f, fmt.Errorf("imageproc: %s header declares %dx%d pixels; want at least 1x1", f, cfg.Width, cfg.Height)
