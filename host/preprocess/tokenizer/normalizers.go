@@ -152,28 +152,6 @@ func lowercase(n *normString) {
 	n.transform(dest, 0)
 }
 
-// isMark is General_Category=Mark, what the StripAccents normalizer removes.
-// sameLengthMap applies a one-to-one rune mapping in place when every rune maps to a rune of
-// the same UTF-8 length: the alignments are then unchanged (what transform would compute).
-// It reports false, changing nothing, when f refuses a rune or a length differs.
-func sameLengthMap(n *normString, f func(rune) (rune, bool)) bool {
-	b := make([]byte, 0, len(n.normalized))
-	for _, r := range n.normalized {
-		m, ok := f(r)
-		if !ok || utf8.RuneLen(m) != utf8.RuneLen(r) {
-			return false
-		}
-		b = utf8.AppendRune(b, m)
-	}
-	n.normalized = string(b)
-	return true
-}
-
-func isMark(r rune) bool { return unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me) }
-
-// isNonSpacingMark is Mn, what BertNormalizer's strip_accents removes.
-func isNonSpacingMark(r rune) bool { return unicode.Is(unicode.Mn, r) }
-
 type stripAccentsNorm struct{}
 
 func (stripAccentsNorm) normalize(n *normString) error {
@@ -213,18 +191,6 @@ func isBertWhitespace(r rune) bool {
 	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
 }
 
-func isBertControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
-	if r < 0x80 {
-		return r < 0x20 || r == 0x7F
-	}
-	// HF's is_control claims Cc, Cf, Cn and Co, but unassigned code points (U+0378, U+FFF0...)
-	// come through HF's BertNormalizer untouched: only the assigned control categories count.
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
 func isChineseChar(r rune) bool {
 	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) || (r >= 0x20000 && r <= 0x2A6DF) ||
 		(r >= 0x2A700 && r <= 0x2B73F) || (r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B920 && r <= 0x2CEAF) ||
@@ -233,7 +199,7 @@ func isChineseChar(r rune) bool {
 
 func (b bertNorm) normalize(n *normString) error {
 	if b.cleanText {
-		n.filter(func(r rune) bool { return !(r == 0 || r == 0xFFFD || isBertControl(r)) })
+		n.filter(func(r rune) bool { return !isBertCleaned(r) })
 		n.mapRunes(func(r rune) rune {
 			if isBertWhitespace(r) {
 				return ' '
@@ -297,4 +263,20 @@ type byteLevelNorm struct{}
 func (byteLevelNorm) normalize(n *normString) error {
 	byteLevelTransform(n)
 	return nil
+}
+
+// sameLengthMap applies a one-to-one rune mapping in place when every rune maps to a rune of
+// the same UTF-8 length: the alignments are then unchanged (what transform would compute).
+// It reports false, changing nothing, when f refuses a rune or a length differs.
+func sameLengthMap(n *normString, f func(rune) (rune, bool)) bool {
+	b := make([]byte, 0, len(n.normalized))
+	for _, r := range n.normalized {
+		m, ok := f(r)
+		if !ok || utf8.RuneLen(m) != utf8.RuneLen(r) {
+			return false
+		}
+		b = utf8.AppendRune(b, m)
+	}
+	n.normalized = string(b)
+	return true
 }

@@ -17,7 +17,14 @@ import (
 	"unicode"
 )
 
-const fixtureDir = "../../../testdata/tokenizers"
+// fixtureDir holds the committed fixtures; TOKENIZER_PARITY_DIR points the parity test at
+// another directory of the same layout (e.g. a large random set made outside the repository).
+var fixtureDir = func() string {
+	if d := os.Getenv("TOKENIZER_PARITY_DIR"); d != "" {
+		return d
+	}
+	return "../../../testdata/tokenizers"
+}()
 
 // expEncoding is an encoding as gen_tokenizers.py records it from HF tokenizers.
 type expEncoding struct {

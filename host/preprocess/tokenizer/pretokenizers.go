@@ -79,8 +79,6 @@ func isASCIIPunct(r rune) bool {
 	return r < 128 && (r >= '!' && r <= '/' || r >= ':' && r <= '@' || r >= '[' && r <= '`' || r >= '{' && r <= '~')
 }
 
-func isPunc(r rune) bool { return isASCIIPunct(r) || unicode.IsPunct(r) }
-
 type bertPre struct{}
 
 func (bertPre) preTokenize(p *preTokenized) error {
