@@ -7,9 +7,10 @@ package sdk
 //
 // How a Run crosses when both sides support it (the plugin says so in Describe):
 //
-//  1. The host takes a memfd ("arena") from a small per-Client pool and writes every input of
-//     at least minBytes into it at 64-byte aligned offsets; those tensors travel as references
-//     {path, offset, length}, the path being /proc/<host pid>/fd/<n>. Smaller tensors stay inline.
+//  1. The host takes a memfd ("arena", kept mapped in the host) from a small per-Client pool and
+//     copies every input of at least minBytes into it at 64-byte aligned offsets; those tensors
+//     travel as references {path, offset, length}, the path being /proc/<host pid>/fd/<n>.
+//     Smaller tensors stay inline.
 //  2. The request offers the same arena for outputs, from the first free offset on.
 //  3. The plugin maps the arena (shared, read-write; the mapping is cached across calls, so
 //     steady-state calls neither map nor fault) and hands the inputs to the executor as slices
@@ -25,6 +26,10 @@ package sdk
 // SHARED_MEMORY error; the client then turns shared memory off for itself and retries the call
 // inline. Setting HFHOST_SHM=off in the host's environment disables the path, and
 // HFHOST_SHM=<bytes> changes the threshold (default 1 MiB).
+//
+// The plugin trusts the host (its parent) not to shrink an arena while a call that uses it is
+// in flight: touching a mapping past the end of its file faults. Both sides check every
+// reference against the file's size before touching it.
 
 import (
 	"context"
@@ -208,8 +213,8 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 			return nil, fmt.Errorf("plugin returned output %q at %s [%d, +%d), outside the arena it was offered (%s, %d bytes): the plugin is broken; report it to its author",
 				v.GetName(), ref.GetPath(), ref.GetOffset(), ref.GetLength(), a.path, size)
 		}
-		buf := make([]byte, ref.GetLength())
-		if err := a.read(buf, ref.GetOffset(), size); err != nil {
+		buf, err := a.read(ref.GetOffset(), ref.GetLength(), size)
+		if err != nil {
 			return nil, fmt.Errorf("reading output %q from the shared-memory arena %s: %w", v.GetName(), a.path, err)
 		}
 		res.Outputs[i].Tensor.Data = buf
@@ -272,8 +277,8 @@ type shmContextKey struct{}
 // return as that tensor's Data, so that the output reaches the host without being copied in
 // the plugin; or nil, and the executor allocates as usual. It is non-nil only inside Run of a
 // plugin served by [Serve] whose host offered shared memory, and only for n >= the host's
-// threshold. The memory is valid until Run returns; the executor must not keep it (not as a
-// handle either) or return it as more than one tensor's Data.
+// threshold. The memory is valid until Run returns: the executor must not keep it, in
+// particular not behind a handle.
 func OutputBuffer(ctx context.Context, n int) []byte {
 	s, _ := ctx.Value(shmContextKey{}).(*serverShm)
 	if s == nil || n <= 0 || int64(n) < s.offer.GetMinBytes() {

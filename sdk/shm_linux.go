@@ -49,19 +49,21 @@ func (a *arena) write(data []byte, off int64) error {
 	return nil
 }
 
-// read copies len(buf) bytes at off out of the arena, whose file is size bytes long now (the
+// read returns a copy of n bytes at off in the arena, whose file is size bytes long now (the
 // plugin may have grown it).
-func (a *arena) read(buf []byte, off, size int64) error {
+func (a *arena) read(off, n, size int64) ([]byte, error) {
 	a.size = max(a.size, size)
-	end := off + int64(len(buf))
+	end := off + n
 	if end > int64(len(a.mem)) {
 		if err := a.remap(size); err != nil {
+			buf := make([]byte, n)
 			_, err := a.f.ReadAt(buf, off)
-			return err
+			return buf, err
 		}
 	}
-	copy(buf, a.mem[off:end])
-	return nil
+	// Cloning by append allocates without zeroing first, unlike make followed by copy: for a
+	// 13 MB output that is one pass over the memory instead of two.
+	return append([]byte(nil), a.mem[off:end]...), nil
 }
 
 // remap replaces the host's mapping by one reserving at least need bytes.

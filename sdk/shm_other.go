@@ -16,10 +16,10 @@ var errNoShm = errors.New("shared memory is only implemented on Linux")
 
 func newArena() (*arena, error) { return nil, errNoShm }
 
-func (a *arena) close()                          {}
-func (a *arena) write([]byte, int64) error       { return errNoShm }
-func (a *arena) read([]byte, int64, int64) error { return errNoShm }
-func (a *arena) shrink() error                   { return errNoShm }
+func (a *arena) close()                                   {}
+func (a *arena) write([]byte, int64) error                { return errNoShm }
+func (a *arena) read(int64, int64, int64) ([]byte, error) { return nil, errNoShm }
+func (a *arena) shrink() error                            { return errNoShm }
 
 func (s *serverShm) mapInputs([]*pb.NamedValue, []Value) error { return errNoShm }
 
