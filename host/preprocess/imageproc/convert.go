@@ -156,6 +156,20 @@ func toPixels(img image.Image, channels int) (*pixels, error) {
 	return p, nil
 }
 
+// toPixelsView is toPixels that, for an *image.NRGBA asked for as RGB,
+// returns a view of the image's own memory (S = 4, alpha ignored) instead
+// of a copy. The result must be treated as read-only.
+func toPixelsView(img image.Image, channels int) (*pixels, error) {
+	if m, ok := img.(*image.NRGBA); ok && channels == 3 {
+		b := m.Bounds()
+		w, h := b.Dx(), b.Dy()
+		if w > 0 && h > 0 && m.Stride == 4*w && len(m.Pix) >= 4*w*h {
+			return &pixels{W: w, H: h, C: 3, S: 4, Pix: m.Pix[:4*w*h]}, nil
+		}
+	}
+	return toPixels(img, channels)
+}
+
 // straightRGBA returns the 8-bit colour of c without alpha premultiplication,
 // taking the high byte of 16-bit samples as Pillow's 16-bit unpackers do.
 func straightRGBA(c color.Color) (r, g, b, a uint8) {

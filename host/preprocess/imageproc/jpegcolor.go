@@ -1,6 +1,9 @@
 package imageproc
 
-import "image"
+import (
+	"encoding/binary"
+	"image"
+)
 
 // libjpeg-turbo's YCbCr->RGB tables (jdcolor.c, SCALEBITS 16).
 type yccTables struct {
@@ -96,12 +99,11 @@ func yccToNRGBA(pix, ys, cbs, crs []uint8) {
 	for i, yv := range ys {
 		Y := int32(yv) + clampOff
 		u, v := cbs[i], crs[i]
-		o := pix[4*i : 4*i+4 : 4*i+4]
 		// |table terms| < 256, so every index is inside clampTab.
-		o[0] = ct[uint32(Y+t.crR[v])&1023]
-		o[1] = ct[uint32(Y+((t.cbG[u]+t.crG[v])>>16))&1023]
-		o[2] = ct[uint32(Y+t.cbB[u])&1023]
-		o[3] = 255
+		r := uint32(ct[uint32(Y+t.crR[v])&1023])
+		g := uint32(ct[uint32(Y+((t.cbG[u]+t.crG[v])>>16))&1023])
+		b := uint32(ct[uint32(Y+t.cbB[u])&1023])
+		binary.LittleEndian.PutUint32(pix[4*i:], r|g<<8|b<<16|0xff000000)
 	}
 }
 
@@ -150,9 +152,12 @@ func (c *chromaPlane) rowAt(y, W int, dst []uint8) []uint8 {
 		}
 		line := dst[:2*cw]
 		line[0] = uint8((sums[0]*4 + 8) >> 4)
-		for i := 1; i < cw; i++ {
-			line[2*i] = uint8((sums[i]*3 + sums[i-1] + 8) >> 4)
-			line[2*i-1] = uint8((sums[i-1]*3 + sums[i] + 7) >> 4)
+		prev := sums[0]
+		for i, cur := range sums[1:] {
+			pair := line[2*i+1 : 2*i+3 : 2*i+3]
+			pair[0] = uint8((prev*3 + cur + 7) >> 4)
+			pair[1] = uint8((cur*3 + prev + 8) >> 4)
+			prev = cur
 		}
 		line[2*cw-1] = uint8((sums[cw-1]*4 + 7) >> 4)
 		return line[:W]

@@ -679,7 +679,8 @@ var idctRangeLimit = func() [1024]uint8 {
 // idctIslow is libjpeg's jpeg_idct_islow: coef is one block in natural
 // order (not yet dequantized), q the quantization table; it writes 8x8
 // samples to out with the given stride.
-func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
+func idctIslow(coefs []int16, q *[64]int32, out []uint8, stride int) {
+	coef := (*[64]int16)(coefs[:64])
 	const (
 		constBits = 13
 		pass1Bits = 2
@@ -705,11 +706,9 @@ func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
 		// general path's zero-column and zero-row shortcuts).
 		dc := (int32(coef[0]) * q[0]) << pass1Bits
 		v := idctRangeLimit[((int64(dc)+(1<<(pass1Bits+3-1)))>>(pass1Bits+3))&1023]
+		v8 := uint64(v) * 0x0101010101010101
 		for r := 0; r < 8; r++ {
-			o := out[r*stride : r*stride+8]
-			for i := range o {
-				o[i] = v
-			}
+			binary.LittleEndian.PutUint64(out[r*stride:], v8)
 		}
 		return
 	}
@@ -772,15 +771,13 @@ func idctIslow(coef []int16, q *[64]int32, out []uint8, stride int) {
 		ws[4*8+col] = int32((tmp13 - tmp0 + rnd) >> sh)
 	}
 	for row := 0; row < 8; row++ {
-		w := ws[row*8 : row*8+8]
-		o := out[row*stride : row*stride+8]
+		w := (*[8]int32)(ws[row*8 : row*8+8])
+		o := (*[8]uint8)(out[row*stride : row*stride+8])
 		const sh = constBits + pass1Bits + 3
 		const rnd = int64(1) << (sh - 1)
 		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
 			v := idctRangeLimit[((int64(w[0])+(1<<(pass1Bits+3-1)))>>(pass1Bits+3))&1023]
-			for i := range o {
-				o[i] = v
-			}
+			binary.LittleEndian.PutUint64(o[:], uint64(v)*0x0101010101010101)
 			continue
 		}
 		z2 := int64(w[2])

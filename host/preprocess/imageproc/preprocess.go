@@ -41,7 +41,7 @@ func (p *Processor) Preprocess(imgs []image.Image) (*Batch, error) {
 	b := &Batch{OriginalSizes: make([][2]int, len(imgs)), ResizedSizes: make([][2]int, len(imgs))}
 	C := p.Channels()
 	for i, img := range imgs {
-		px, err := toPixels(img, C)
+		px, err := toPixelsView(img, C)
 		if err != nil {
 			return nil, fmt.Errorf("imageproc: image %d: %w", i, err)
 		}
@@ -115,26 +115,28 @@ func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 		}
 		px = centerCrop(px, p.CropSize.Height, p.CropSize.Width)
 	}
-	C, H, W := px.C, px.H, px.W
+	C, S, H, W := px.C, px.S, px.H, px.W
 	out := make([]float32, C*H*W)
-	var mean, std [4]float32
+	// Every output value is a function of one uint8 sample and its channel,
+	// so a 256-entry table per channel, filled with the same float operations
+	// as transformers (rescale in float64 cast to float32, then (v - mean) /
+	// std in float32), gives identical values.
 	for c := 0; c < C; c++ {
-		if p.DoNormalize {
-			mean[c], std[c] = float32(p.ImageMean[c]), float32(p.ImageStd[c])
-		}
-	}
-	for c := 0; c < C; c++ {
-		o := out[c*H*W:]
-		for i := 0; i < H*W; i++ {
-			v := float32(px.Pix[i*C+c])
+		var lut [256]float32
+		for v := range lut {
+			f := float32(v)
 			if p.DoRescale {
-				// transformers rescales in float64 and casts to float32.
-				v = float32(float64(px.Pix[i*C+c]) * p.RescaleFactor)
+				f = float32(float64(v) * p.RescaleFactor)
 			}
 			if p.DoNormalize {
-				v = (v - mean[c]) / std[c]
+				f = (f - float32(p.ImageMean[c])) / float32(p.ImageStd[c])
 			}
-			o[i] = v
+			lut[v] = f
+		}
+		o := out[c*H*W : (c+1)*H*W]
+		src := px.Pix[c:]
+		for i := range o {
+			o[i] = lut[src[i*S]]
 		}
 	}
 	if p.Kind == KindDPT && p.DoPad {
@@ -310,7 +312,7 @@ func centerCrop(px *pixels, ch, cw int) *pixels {
 	// image to the crop size (centred, extra pixel after) first; the window
 	// then starts at the padded canvas origin, which is the same as reading
 	// source pixel (top+y, left+x) and treating out-of-range ones as zero.
-	C := px.C
+	C, S := px.C, px.S
 	for y := 0; y < ch; y++ {
 		sy := top + y
 		if sy < 0 || sy >= px.H {
@@ -321,7 +323,7 @@ func centerCrop(px *pixels, ch, cw int) *pixels {
 			if sx < 0 || sx >= px.W {
 				continue
 			}
-			copy(out.Pix[(y*cw+x)*C:(y*cw+x)*C+C], px.Pix[(sy*px.W+sx)*C:(sy*px.W+sx)*C+C])
+			copy(out.Pix[(y*cw+x)*C:(y*cw+x)*C+C], px.Pix[(sy*px.W+sx)*S:(sy*px.W+sx)*S+C])
 		}
 	}
 	return out

@@ -39,14 +39,29 @@ func (r Resample) String() string {
 }
 
 // pixels is an 8-bit interleaved image with C channels (1 for L, 3 for RGB),
-// the in-memory form Pillow's "L" and "RGB" modes have.
+// the in-memory form Pillow's "L" and "RGB" modes have. Pixel i's channel c
+// is Pix[i*S+c]: S is C for a compact image, or 4 for a view of RGBA-like
+// memory whose fourth byte is ignored (as Pillow's own "RGB" layout, RGBX).
 type pixels struct {
-	W, H, C int
-	Pix     []uint8
+	W, H, C, S int
+	Pix        []uint8
 }
 
 func newPixels(w, h, c int) *pixels {
-	return &pixels{W: w, H: h, C: c, Pix: make([]uint8, w*h*c)}
+	return &pixels{W: w, H: h, C: c, S: c, Pix: make([]uint8, w*h*c)}
+}
+
+// compact returns p with S == C, copying only when p is a view.
+func (p *pixels) compact() *pixels {
+	if p.S == p.C {
+		return p
+	}
+	out := newPixels(p.W, p.H, p.C)
+	C, S := p.C, p.S
+	for i := 0; i < p.W*p.H; i++ {
+		copy(out.Pix[i*C:i*C+C], p.Pix[i*S:i*S+C])
+	}
+	return out
 }
 
 type filter struct {
@@ -205,12 +220,16 @@ func clip8(v int32) uint8 {
 }
 
 // resize scales src to w x h exactly as Pillow's Image.resize does for an
-// 8-bit "L" or "RGB" image with the default box and no reducing_gap.
+// 8-bit "L" or "RGB" image with the default box and no reducing_gap. The
+// result is compact (S == C).
 func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("imageproc: resize target %dx%d must be positive", w, h)
 	}
 	if src.W == w && src.H == h {
+		if src.S != src.C {
+			return src.compact(), nil
+		}
 		out := *src
 		out.Pix = append([]uint8(nil), src.Pix...)
 		return &out, nil
@@ -226,6 +245,8 @@ func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 	needV := h != src.H
 	ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f)
 	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f)
+	// As Pillow's ImagingResampleInner: the horizontal pass only covers the
+	// source rows the vertical pass reads.
 	yFirst := cv.bounds[0]
 	yLast := cv.bounds[2*h-2] + cv.bounds[2*h-1]
 	img := src
@@ -234,27 +255,53 @@ func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 			cv.bounds[2*i] -= yFirst
 		}
 		tmp := newPixels(w, yLast-yFirst, src.C)
-		resampleHorizontal(tmp, src, yFirst, ch)
+		parallelRows(tmp.H, tmp.W*ch.ksize, func(y0, y1 int) {
+			resampleHorizontal(tmp, src, yFirst, ch, y0, y1)
+		})
 		img = tmp
+	} else {
+		img = src.compact()
 	}
 	if needV {
 		out := newPixels(img.W, h, img.C)
-		resampleVertical(out, img, cv)
+		parallelRows(h, img.W*img.C*cv.ksize, func(y0, y1 int) {
+			resampleVertical(out, img, cv, y0, y1)
+		})
 		img = out
 	}
 	return img, nil
 }
 
-func resampleHorizontal(dst, src *pixels, offset int, c coeffs) {
-	C := src.C
+// resampleHorizontal computes rows y0..y1-1 of dst (compact) from rows
+// y0+offset.. of src, as Pillow's ImagingResampleHorizontal_8bpc.
+func resampleHorizontal(dst, src *pixels, offset int, c coeffs, y0, y1 int) {
+	C, S := src.C, src.S
 	const half = int32(1 << (precisionBits - 1))
-	for yy := 0; yy < dst.H; yy++ {
-		row := src.Pix[(yy+offset)*src.W*C : (yy+offset+1)*src.W*C]
+	sstride := src.W * S
+	ks := c.ksize
+	for yy := y0; yy < y1; yy++ {
+		row := src.Pix[(yy+offset)*sstride : (yy+offset+1)*sstride]
 		out := dst.Pix[yy*dst.W*C : (yy+1)*dst.W*C]
-		for xx := 0; xx < dst.W; xx++ {
-			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-			k := c.k[xx*c.ksize : xx*c.ksize+xcnt]
-			if C == 3 {
+		switch {
+		case C == 3 && S == 4:
+			for xx := 0; xx < dst.W; xx++ {
+				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+				k := c.k[xx*ks : xx*ks+xcnt]
+				p := row[xmin*4 : (xmin+xcnt)*4]
+				s0, s1, s2 := half, half, half
+				for x, kv := range k {
+					q := p[4*x : 4*x+3 : 4*x+3]
+					s0 += int32(q[0]) * kv
+					s1 += int32(q[1]) * kv
+					s2 += int32(q[2]) * kv
+				}
+				o := out[3*xx : 3*xx+3 : 3*xx+3]
+				o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
+			}
+		case C == 3:
+			for xx := 0; xx < dst.W; xx++ {
+				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+				k := c.k[xx*ks : xx*ks+xcnt]
 				p := row[xmin*3 : (xmin+xcnt)*3]
 				s0, s1, s2 := half, half, half
 				for x, kv := range k {
@@ -265,27 +312,32 @@ func resampleHorizontal(dst, src *pixels, offset int, c coeffs) {
 				}
 				o := out[3*xx : 3*xx+3 : 3*xx+3]
 				o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
-				continue
 			}
-			for ch := 0; ch < C; ch++ {
-				ss := half
-				p := row[xmin*C+ch:]
-				for x, kv := range k {
-					ss += int32(p[x*C]) * kv
+		default:
+			for xx := 0; xx < dst.W; xx++ {
+				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+				k := c.k[xx*ks : xx*ks+xcnt]
+				for ch := 0; ch < C; ch++ {
+					ss := half
+					p := row[xmin*S+ch:]
+					for x, kv := range k {
+						ss += int32(p[x*S]) * kv
+					}
+					out[xx*C+ch] = clip8(ss)
 				}
-				out[xx*C+ch] = clip8(ss)
 			}
 		}
 	}
 }
 
-// resampleVertical accumulates whole rows at a time (integer sums, so the
-// order does not change the result).
-func resampleVertical(dst, src *pixels, c coeffs) {
+// resampleVertical computes rows y0..y1-1 of dst from the compact src,
+// accumulating whole rows at a time (integer sums, so the order does not
+// change the result).
+func resampleVertical(dst, src *pixels, c coeffs, y0, y1 int) {
 	stride := src.W * src.C
 	acc := make([]int32, stride)
 	const half = int32(1 << (precisionBits - 1))
-	for yy := 0; yy < dst.H; yy++ {
+	for yy := y0; yy < y1; yy++ {
 		ymin, ycnt := c.bounds[2*yy], c.bounds[2*yy+1]
 		k := c.k[yy*c.ksize : yy*c.ksize+ycnt]
 		for i := range acc {
@@ -299,6 +351,7 @@ func resampleVertical(dst, src *pixels, c coeffs) {
 			}
 		}
 		out := dst.Pix[yy*stride : (yy+1)*stride]
+		out = out[:len(acc)]
 		for i, v := range acc {
 			out[i] = clip8(v)
 		}
@@ -322,16 +375,16 @@ func resizeNearest(src *pixels, w, h int) *pixels {
 		xo += ax
 	}
 	yo := ay * 0.5
-	C := src.C
+	C, S := src.C, src.S
 	for y := 0; y < h; y++ {
 		yi := coord(yo)
 		if yi >= src.H {
 			yi = src.H - 1
 		}
-		row := src.Pix[yi*src.W*C:]
+		row := src.Pix[yi*src.W*S:]
 		o := out.Pix[y*w*C:]
 		for x := 0; x < w; x++ {
-			copy(o[x*C:x*C+C], row[xin[x]*C:xin[x]*C+C])
+			copy(o[x*C:x*C+C], row[xin[x]*S:xin[x]*S+C])
 		}
 		yo += ay
 	}

@@ -1,0 +1,43 @@
+package imageproc
+
+import (
+	"runtime"
+	"sync"
+)
+
+// minParallelWork is roughly how many inner-loop steps (multiply-adds,
+// pixels) a chunk must hold before it is worth a goroutine: below it the
+// hand-off costs more than it saves.
+const minParallelWork = 1 << 17
+
+// parallelRows calls fn over [0, n) split into contiguous row ranges, on up
+// to GOMAXPROCS goroutines. Every row is computed by exactly one call with
+// the same arithmetic as a serial loop, so the result does not depend on the
+// split. workPerRow sizes the chunks; small jobs run on the caller.
+func parallelRows(n, workPerRow int, fn func(y0, y1 int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workPerRow < 1 {
+		workPerRow = 1
+	}
+	if byWork := n * workPerRow / minParallelWork; byWork < workers {
+		workers = byWork
+	}
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for y0 := step; y0 < n; y0 += step {
+		wg.Add(1)
+		go func(y0, y1 int) {
+			defer wg.Done()
+			fn(y0, y1)
+		}(y0, min(y0+step, n))
+	}
+	fn(0, min(step, n))
+	wg.Wait()
+}
