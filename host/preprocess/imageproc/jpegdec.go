@@ -537,20 +537,63 @@ func (j *jpegDec) sos(seg []byte) error {
 	return nil
 }
 
-func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
-	t, err := j.decodeHuff(j.dc[c.dcTab])
-	if err != nil {
-		return err
+// huffFast decodes one Huffman symbol; the caller has made sure at least 16
+// bits are buffered.
+func (j *jpegDec) huffFast(h *huffTable) uint8 {
+	if e := h.lut[j.acc>>(64-9)]; e != 0 {
+		l := uint(e >> 8)
+		j.acc <<= l
+		j.nbits -= l
+		return uint8(e)
 	}
-	s := uint(t & 15)
-	c.pred += extend(j.bits(s), s)
-	blk[0] = int16(c.pred)
-	act := j.ac[c.acTab]
-	for k := 1; k < 64; k++ {
-		rs, err := j.decodeHuff(act)
-		if err != nil {
-			return err
+	code := int32(0)
+	for l := 1; l <= 16; l++ {
+		code = code<<1 | int32(j.acc>>63)
+		j.acc <<= 1
+		j.nbits--
+		if code <= h.maxcode[l] {
+			idx := h.valptr[l] + code - h.mincode[l]
+			if idx < 0 || int(idx) >= len(h.vals) {
+				break
+			}
+			return h.vals[idx]
 		}
+	}
+	// libjpeg warns and returns 0 for a bad code.
+	return 0
+}
+
+// receiveExtend reads s (1..15) buffered bits as a signed coefficient
+// (libjpeg's HUFF_EXTEND): no refill, the caller guarantees the bits.
+func (j *jpegDec) receiveExtend(s uint) int32 {
+	v := int32(j.acc >> (64 - s))
+	j.acc <<= s
+	j.nbits -= s
+	// v < 1<<(s-1) means a negative value: v - (1<<s) + 1.
+	return v + ((v - (1 << (s - 1))) >> 31 & (1 - (1 << s)))
+}
+
+func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
+	dct, act := j.dc[c.dcTab], j.ac[c.acTab]
+	if dct == nil || !dct.ok || act == nil || !act.ok {
+		return errors.New("scan uses an undefined Huffman table")
+	}
+	b := (*[64]int16)(blk[:64])
+	// A symbol (<= 16 bits) and its value (<= 15 bits) fit in 31 bits, and
+	// fill leaves at least 57 buffered.
+	if j.nbits < 31 {
+		j.fill()
+	}
+	if s := uint(j.huffFast(dct) & 15); s != 0 {
+		c.pred += j.receiveExtend(s)
+	}
+	b[0] = int16(c.pred)
+	zz := &zigzag
+	for k := 1; k < 64; k++ {
+		if j.nbits < 31 {
+			j.fill()
+		}
+		rs := j.huffFast(act)
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
 			if r != 15 {
@@ -560,7 +603,7 @@ func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
 			continue
 		}
 		k += r
-		blk[zigzag[min(k, 79)]] = int16(extend(j.bits(s), s))
+		b[zz[min(k, 79)]&63] = int16(j.receiveExtend(s))
 	}
 	return nil
 }
