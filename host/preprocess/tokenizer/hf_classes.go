@@ -11,7 +11,31 @@ var (
 	hfCleanRemovedTable   = rangeTable(hfCleanRemovedRanges)
 	hfMarkTable           = rangeTable(hfMarkRanges)
 	hfNonSpacingMarkTable = rangeTable(hfNonSpacingMarkRanges)
+	hfDecomposesNFDTable  = rangeTable(hfDecomposesNFDRanges)
+	hfDecomposesNFKDTable = rangeTable(hfDecomposesNFKDRanges)
+	hfReordersTable       = rangeTable(hfReordersRanges)
 )
+
+// hfDecomposes reports whether HF's normalization tables decompose r (canonically, or with
+// compat also compatibly); characters newer than them stay as they are in HF.
+func hfDecomposes(r rune, compat bool) bool {
+	if r < 0xC0 {
+		return compat && unicode.Is(hfDecomposesNFKDTable, r)
+	}
+	if compat {
+		return unicode.Is(hfDecomposesNFKDTable, r)
+	}
+	return unicode.Is(hfDecomposesNFDTable, r)
+}
+
+// hfCCC is the canonical combining class HF's tables give r: Go's, except for marks newer
+// than HF's tables, which HF sees as starters.
+func hfCCC(r rune, goCCC uint8) uint8 {
+	if goCCC <= 1 || unicode.Is(hfReordersTable, r) {
+		return goCCC
+	}
+	return 0
+}
 
 // rangeTable turns inclusive [lo, hi] pairs (sorted, disjoint) into a unicode.RangeTable.
 func rangeTable(pairs []uint32) *unicode.RangeTable {

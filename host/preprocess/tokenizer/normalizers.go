@@ -36,10 +36,19 @@ func (u unicodeNorm) normalize(n *normString) error {
 // the others are insertions), combining marks are put in canonical order carrying their
 // changes, and for the composed forms each mark absorbed into its starter removes one
 // character from the starter's change.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 func applyUnicodeForm(n *normString, f norm.Form) {
 	s := n.normalized
-	if f.IsNormalString(s) {
-		return
+	if isASCII(s) || f.IsNormalString(s) {
+		return // HF's older tables never change a string Go's find normal
 	}
 	decomp := norm.NFD
 	if f == norm.NFKC || f == norm.NFKD {
@@ -51,9 +60,14 @@ func applyUnicodeForm(n *normString, f norm.Form) {
 		delta int
 	}
 	var buf []dc
+	compat := decomp == norm.NFKD
 	for _, r := range s {
 		if r < utf8.RuneSelf {
 			buf = append(buf, dc{r, 0, 0})
+			continue
+		}
+		if !hfDecomposes(r, compat) {
+			buf = append(buf, dc{r, hfCCC(r, decomp.PropertiesString(string(r)).CCC()), 0})
 			continue
 		}
 		d := decomp.String(string(r))
@@ -63,7 +77,7 @@ func applyUnicodeForm(n *normString, f norm.Form) {
 			if i > 0 {
 				delta = 1
 			}
-			buf = append(buf, dc{x, decomp.PropertiesString(string(x)).CCC(), delta})
+			buf = append(buf, dc{x, hfCCC(x, decomp.PropertiesString(string(x)).CCC()), delta})
 			i++
 		}
 	}
@@ -96,8 +110,9 @@ func applyUnicodeForm(n *normString, f norm.Form) {
 				}
 				if last == -1 || (last != 0 && last < int(d.ccc)) {
 					pair := string([]rune{out[starter].r, d.r})
-					if c := norm.NFC.String(pair); utf8.RuneCountInString(c) == 1 && c != pair {
-						r, _ := utf8.DecodeRuneInString(c)
+					c := norm.NFC.String(pair)
+					r, _ := utf8.DecodeRuneInString(c)
+					if utf8.RuneCountInString(c) == 1 && c != pair && hfDecomposes(r, false) {
 						out[starter].r = r
 						out[starter].delta += d.delta - 1
 						continue

@@ -323,7 +323,7 @@ func TestParity(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: %d cases, %d differ (%d random texts skipped: supplementary code points newer than Go's Unicode %s tables)", name, n, bad, skipped, unicode.Version)
+			t.Logf("%s: %d cases, %d differ (%d random texts skipped: code points newer than Go's Unicode %s tables)", name, n, bad, skipped, unicode.Version)
 			total += n
 			failed += bad
 		})
@@ -353,12 +353,16 @@ func loadTokenizerFile(path string) (*Tokenizer, error) {
 	return FromBytes(b)
 }
 
-// hasNewerUnicode reports a supplementary-plane code point that Go's unicode tables (15.0)
-// leave unassigned. HF's regex engines use Unicode 16 tables, which assign many of them
-// (Egyptian Hieroglyphs Ext-A, CJK Ext I, Garay...), so letter/number classes differ there.
+// hasNewerUnicode reports a code point that Go's unicode tables (15.0) leave unassigned.
+// HF's regex engines use Unicode 16 tables, which assign many of them (Egyptian Hieroglyphs
+// Ext-A, CJK Ext I, U+1C89...), so letter/number classes differ there. U+0378 and
+// U+FFF0..U+FFF8, unassigned in every version, are kept: the corpus uses them on purpose.
 func hasNewerUnicode(s string) bool {
 	for _, r := range s {
-		if r > 0xFFFF && !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
+		if r == 0x378 || r >= 0xFFF0 && r <= 0xFFF8 {
+			continue
+		}
+		if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
 			return true
 		}
 	}
