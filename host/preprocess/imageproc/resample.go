@@ -249,111 +249,193 @@ func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 	// source rows the vertical pass reads.
 	yFirst := cv.bounds[0]
 	yLast := cv.bounds[2*h-2] + cv.bounds[2*h-1]
+	// The vertical pass reads each intermediate row several times, so rows
+	// are kept packed two samples per int64 (see packedRows).
+	var rows *packedRows
 	img := src
 	if needH {
 		for i := 0; i < h; i++ {
 			cv.bounds[2*i] -= yFirst
 		}
 		tmp := newPixels(w, yLast-yFirst, src.C)
+		if needV {
+			rows = newPackedRows(tmp.H, tmp.W*tmp.C)
+		}
 		parallelRows(tmp.H, tmp.W*ch.ksize, func(y0, y1 int) {
-			resampleHorizontal(tmp, src, yFirst, ch, y0, y1)
+			resampleHorizontal(tmp, src, yFirst, ch, y0, y1, rows)
 		})
 		img = tmp
 	} else {
 		img = src.compact()
+		rows = newPackedRows(img.H, img.W*img.C)
+		parallelRows(img.H, img.W*img.C, func(y0, y1 int) {
+			for y := y0; y < y1; y++ {
+				rows.pack(y, img.Pix[y*rows.n:(y+1)*rows.n])
+			}
+		})
 	}
 	if needV {
 		out := newPixels(img.W, h, img.C)
-		parallelRows(h, img.W*img.C*cv.ksize, func(y0, y1 int) {
-			resampleVertical(out, img, cv, y0, y1)
+		parallelRows(h, img.W*img.C*cv.ksize/2, func(y0, y1 int) {
+			resampleVertical(out, rows, cv, y0, y1)
 		})
 		img = out
 	}
 	return img, nil
 }
 
+// packedRows holds 8-bit rows of n samples as int64s holding two samples,
+// a<<32 + b. Multiplying a packed value by a filter tap and summing gives
+// (sum of a*k)<<32 + (sum of b*k) in one multiply-add: the low 32 bits are
+// the b sum as Pillow's int32 accumulator holds it (wrapping the same way
+// if it ever overflowed), and the a sum is what remains above them (see
+// unpack). So the sums, and the results, are Pillow's exactly.
+type packedRows struct {
+	n, n2 int // samples per row, int64s per row
+	p     []int64
+}
+
+func newPackedRows(h, n int) *packedRows {
+	n2 := (n + 1) / 2
+	return &packedRows{n: n, n2: n2, p: make([]int64, h*n2)}
+}
+
+func (r *packedRows) pack(y int, row []uint8) {
+	dst := r.p[y*r.n2 : (y+1)*r.n2]
+	row = row[:r.n]
+	for i := range dst {
+		var lo int64
+		if 2*i+1 < len(row) {
+			lo = int64(row[2*i+1])
+		}
+		dst[i] = int64(row[2*i])<<32 + lo
+	}
+}
+
+// unpack splits a packed sum into its high and low int32 sums.
+func unpack(v int64) (hi, lo int32) {
+	lo = int32(v)
+	return int32((v - int64(lo)) >> 32), lo
+}
+
 // resampleHorizontal computes rows y0..y1-1 of dst (compact) from rows
-// y0+offset.. of src, as Pillow's ImagingResampleHorizontal_8bpc.
-func resampleHorizontal(dst, src *pixels, offset int, c coeffs, y0, y1 int) {
+// y0+offset.. of src, as Pillow's ImagingResampleHorizontal_8bpc; when rows
+// is not nil it also stores each output row packed.
+func resampleHorizontal(dst, src *pixels, offset int, c coeffs, y0, y1 int, rows *packedRows) {
 	C, S := src.C, src.S
 	const half = int32(1 << (precisionBits - 1))
 	sstride := src.W * S
 	ks := c.ksize
+	if C == 3 {
+		resampleHorizontalRGB(dst, src, offset, c, y0, y1, rows)
+		return
+	}
 	for yy := y0; yy < y1; yy++ {
 		row := src.Pix[(yy+offset)*sstride : (yy+offset+1)*sstride]
 		out := dst.Pix[yy*dst.W*C : (yy+1)*dst.W*C]
-		switch {
-		case C == 3 && S == 4:
-			for xx := 0; xx < dst.W; xx++ {
-				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-				k := c.k[xx*ks : xx*ks+xcnt]
-				p := row[xmin*4 : (xmin+xcnt)*4]
-				s0, s1, s2 := half, half, half
+		for xx := 0; xx < dst.W; xx++ {
+			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+			k := c.k[xx*ks : xx*ks+xcnt]
+			for ch := 0; ch < C; ch++ {
+				ss := half
+				p := row[xmin*S+ch:]
 				for x, kv := range k {
-					q := p[4*x : 4*x+3 : 4*x+3]
-					s0 += int32(q[0]) * kv
-					s1 += int32(q[1]) * kv
-					s2 += int32(q[2]) * kv
+					ss += int32(p[x*S]) * kv
 				}
-				o := out[3*xx : 3*xx+3 : 3*xx+3]
-				o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
+				out[xx*C+ch] = clip8(ss)
 			}
-		case C == 3:
-			for xx := 0; xx < dst.W; xx++ {
-				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-				k := c.k[xx*ks : xx*ks+xcnt]
-				p := row[xmin*3 : (xmin+xcnt)*3]
-				s0, s1, s2 := half, half, half
-				for x, kv := range k {
-					q := p[3*x : 3*x+3 : 3*x+3]
-					s0 += int32(q[0]) * kv
-					s1 += int32(q[1]) * kv
-					s2 += int32(q[2]) * kv
-				}
-				o := out[3*xx : 3*xx+3 : 3*xx+3]
-				o[0], o[1], o[2] = clip8(s0), clip8(s1), clip8(s2)
-			}
-		default:
-			for xx := 0; xx < dst.W; xx++ {
-				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-				k := c.k[xx*ks : xx*ks+xcnt]
-				for ch := 0; ch < C; ch++ {
-					ss := half
-					p := row[xmin*S+ch:]
-					for x, kv := range k {
-						ss += int32(p[x*S]) * kv
-					}
-					out[xx*C+ch] = clip8(ss)
-				}
-			}
+		}
+		if rows != nil {
+			rows.pack(yy, out)
 		}
 	}
 }
 
-// resampleVertical computes rows y0..y1-1 of dst from the compact src,
+// resampleHorizontalRGB is resampleHorizontal for 3 channels. It works on
+// two rows at a time, each channel of the pair packed in one int64 (see
+// packedRows): three multiply-adds per tap for six samples.
+func resampleHorizontalRGB(dst, src *pixels, offset int, c coeffs, y0, y1 int, rows *packedRows) {
+	S := src.S
+	const half = int64(1 << (precisionBits - 1))
+	const half2 = half<<32 + half
+	sstride := src.W * S
+	ks := c.ksize
+	pr, pg, pb := make([]int64, src.W), make([]int64, src.W), make([]int64, src.W)
+	k64 := make([]int64, len(c.k))
+	for i, v := range c.k {
+		k64[i] = int64(v)
+	}
+	for ya := y0; ya < y1; ya += 2 {
+		// The second row of the last pair may be past y1: compute the
+		// first row twice then and keep one.
+		yb := min(ya+1, y1-1)
+		rowA := src.Pix[(ya+offset)*sstride : (ya+offset+1)*sstride]
+		rowB := src.Pix[(yb+offset)*sstride : (yb+offset+1)*sstride]
+		for x := range pr {
+			a := rowA[x*S : x*S+3 : x*S+3]
+			b := rowB[x*S : x*S+3 : x*S+3]
+			pr[x] = int64(a[0])<<32 + int64(b[0])
+			pg[x] = int64(a[1])<<32 + int64(b[1])
+			pb[x] = int64(a[2])<<32 + int64(b[2])
+		}
+		outA := dst.Pix[ya*dst.W*3 : (ya+1)*dst.W*3]
+		outB := dst.Pix[yb*dst.W*3 : (yb+1)*dst.W*3]
+		for xx := 0; xx < dst.W; xx++ {
+			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+			k := k64[xx*ks : xx*ks+xcnt]
+			r := pr[xmin : xmin+xcnt]
+			g := pg[xmin : xmin+xcnt]
+			b := pb[xmin : xmin+xcnt]
+			r, g, b = r[:len(k)], g[:len(k)], b[:len(k)]
+			sr, sg, sb := half2, half2, half2
+			for x, kv := range k {
+				sr += r[x] * kv
+				sg += g[x] * kv
+				sb += b[x] * kv
+			}
+			ra, rb := unpack(sr)
+			ga, gb := unpack(sg)
+			ba, bb := unpack(sb)
+			oa := outA[3*xx : 3*xx+3 : 3*xx+3]
+			ob := outB[3*xx : 3*xx+3 : 3*xx+3]
+			ob[0], ob[1], ob[2] = clip8(rb), clip8(gb), clip8(bb)
+			oa[0], oa[1], oa[2] = clip8(ra), clip8(ga), clip8(ba)
+		}
+		if rows != nil {
+			rows.pack(ya, outA)
+			rows.pack(yb, outB)
+		}
+	}
+}
+
+// resampleVertical computes rows y0..y1-1 of dst from the packed rows,
 // accumulating whole rows at a time (integer sums, so the order does not
 // change the result).
-func resampleVertical(dst, src *pixels, c coeffs, y0, y1 int) {
-	stride := src.W * src.C
-	acc := make([]int32, stride)
-	const half = int32(1 << (precisionBits - 1))
+func resampleVertical(dst *pixels, rows *packedRows, c coeffs, y0, y1 int) {
+	n, n2 := rows.n, rows.n2
+	acc := make([]int64, n2)
+	const half = int64(1 << (precisionBits - 1))
 	for yy := y0; yy < y1; yy++ {
 		ymin, ycnt := c.bounds[2*yy], c.bounds[2*yy+1]
 		k := c.k[yy*c.ksize : yy*c.ksize+ycnt]
 		for i := range acc {
-			acc[i] = half
+			acc[i] = half<<32 + half
 		}
 		for y, kv := range k {
-			row := src.Pix[(ymin+y)*stride : (ymin+y+1)*stride]
+			row := rows.p[(ymin+y)*n2 : (ymin+y+1)*n2]
 			a := acc[:len(row)]
+			k := int64(kv)
 			for i, v := range row {
-				a[i] += int32(v) * kv
+				a[i] += v * k
 			}
 		}
-		out := dst.Pix[yy*stride : (yy+1)*stride]
-		out = out[:len(acc)]
+		out := dst.Pix[yy*n : (yy+1)*n]
 		for i, v := range acc {
-			out[i] = clip8(v)
+			hi, lo := unpack(v)
+			out[2*i] = clip8(hi)
+			if 2*i+1 < len(out) {
+				out[2*i+1] = clip8(lo)
+			}
 		}
 	}
 }
