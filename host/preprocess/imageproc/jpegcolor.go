@@ -107,6 +107,63 @@ func yccToNRGBA(pix, ys, cbs, crs []uint8) {
 	}
 }
 
+// yccRowH2V2 converts one output row of a 4:2:0 image (chroma planes half
+// size both ways, downsampled width cw > 2) to NRGBA: libjpeg-turbo's fancy
+// h2v2 upsampling (the rowAt case) fused with yccToNRGBA, without the
+// intermediate upsampled lines. cbN/crN are the nearer chroma rows, cbF/crF
+// the farther ones.
+func yccRowH2V2(pix, ys, cbN, cbF, crN, crF []uint8, cw int) {
+	t := &yccTab
+	ct := &clampTab
+	W := len(ys)
+	pix = pix[:4*W]
+	cbN, cbF, crN, crF = cbN[:cw], cbF[:cw], crN[:cw], crF[:cw]
+	// bp, bc, bn: column sums (3*near + far) at i-1, i, i+1 for Cb; r* for
+	// Cr. The edges repeat the outermost sum, which gives libjpeg's
+	// (4*s + 8) >> 4 and (4*s + 7) >> 4 end samples.
+	bc := 3*int32(cbN[0]) + int32(cbF[0])
+	rc := 3*int32(crN[0]) + int32(crF[0])
+	bp, rp := bc, rc
+	put := func(x int, u, v int32) {
+		Y := int32(ys[x]) + clampOff
+		r := uint32(ct[uint32(Y+t.crR[uint8(v)])&1023])
+		g := uint32(ct[uint32(Y+((t.cbG[uint8(u)]+t.crG[uint8(v)])>>16))&1023])
+		b := uint32(ct[uint32(Y+t.cbB[uint8(u)])&1023])
+		binary.LittleEndian.PutUint32(pix[4*x:], r|g<<8|b<<16|0xff000000)
+	}
+	for i := 0; i < cw; i++ {
+		bn, rn := bc, rc
+		if i+1 < cw {
+			bn = 3*int32(cbN[i+1]) + int32(cbF[i+1])
+			rn = 3*int32(crN[i+1]) + int32(crF[i+1])
+		}
+		x := 2 * i
+		if x >= W {
+			break
+		}
+		put(x, (3*bc+bp+8)>>4, (3*rc+rp+8)>>4)
+		if x+1 < W {
+			put(x+1, (3*bc+bn+7)>>4, (3*rc+rn+7)>>4)
+		}
+		bp, bc = bc, bn
+		rp, rc = rc, rn
+	}
+}
+
+// h2v2Rows returns the nearer and farther input rows fancy h2v2
+// upsampling blends for output row y.
+func (c *chromaPlane) h2v2Rows(y int) (near, far []uint8) {
+	in := y / 2
+	near, far = c.row(in), c.row(in+1)
+	if y%2 == 0 {
+		far = c.row(in - 1)
+	}
+	return near, far
+}
+
+// isFancyH2V2 reports whether rowAt would use fancy h2v2 upsampling.
+func (c *chromaPlane) isFancyH2V2() bool { return c.hs == 2 && c.vs == 2 && c.cw > 2 }
+
 // chromaPlane is one component's samples as decoded: cw x ch samples in
 // rows of stride bytes, to be expanded by hs x vs to the image size.
 type chromaPlane struct {

@@ -879,63 +879,88 @@ func (j *jpegDec) output() (image.Image, error) {
 			return nil, errors.New("component uses an undefined quantization table")
 		}
 		pw := c.bw * 8
-		plane := make([]uint8, pw*c.bh*8)
-		q := &j.qt[c.tq]
-		// Only blocks covering the downsampled image are needed.
-		nbx, nby := (c.cw+7)/8, (c.ch+7)/8
-		for by := 0; by < nby; by++ {
-			for bx := 0; bx < nbx; bx++ {
-				blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
-				idctIslow(blk, q, plane[by*8*pw+bx*8:], pw)
+		cps[i] = &chromaPlane{p: make([]uint8, pw*c.bh*8), stride: pw, cw: c.cw, ch: c.ch, hs: j.hmax / c.h, vs: j.vmax / c.v}
+	}
+	// Inverse DCT, split by MCU rows: each block is transformed by exactly
+	// one goroutine, into its own place in the planes.
+	parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
+		for i, c := range j.comps {
+			pw := cps[i].stride
+			plane := cps[i].p
+			q := &j.qt[c.tq]
+			// Only blocks covering the downsampled image are needed.
+			nbx, nby := (c.cw+7)/8, (c.ch+7)/8
+			for by := m0 * c.v; by < min(m1*c.v, nby); by++ {
+				for bx := 0; bx < nbx; bx++ {
+					blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+					idctIslow(blk, q, plane[by*8*pw+bx*8:], pw)
+				}
 			}
 		}
-		cps[i] = &chromaPlane{p: plane, stride: pw, cw: c.cw, ch: c.ch, hs: j.hmax / c.h, vs: j.vmax / c.v, sums: make([]int32, c.cw)}
-	}
-	lines := make([][]uint8, len(cps))
-	for i, c := range cps {
-		lines[i] = make([]uint8, 2*c.cw+W)
-	}
-	r := make([][]uint8, len(cps))
-	rowsOf := func(y int) [][]uint8 {
-		for i, c := range cps {
-			r[i] = c.rowAt(y, W, lines[i])
-		}
-		return r
-	}
+	})
+	// Upsampling and colour conversion, split by output rows; each
+	// goroutine has its own scratch lines.
+	var out image.Image
+	var rowFn func(y int, r [][]uint8)
 	switch len(j.comps) {
 	case 1:
 		g := image.NewGray(image.Rect(0, 0, W, H))
-		for y := 0; y < H; y++ {
-			copy(g.Pix[y*g.Stride:y*g.Stride+W], rowsOf(y)[0])
-		}
-		return g, nil
+		out = g
+		rowFn = func(y int, r [][]uint8) { copy(g.Pix[y*g.Stride:y*g.Stride+W], r[0]) }
 	case 4:
-		out := image.NewCMYK(image.Rect(0, 0, W, H))
-		for y := 0; y < H; y++ {
-			j.cmykRow(out.Pix[y*out.Stride:y*out.Stride+4*W], rowsOf(y))
-		}
-		return out, nil
-	}
-	out := image.NewNRGBA(image.Rect(0, 0, W, H))
-	rgb := false
-	switch {
-	case j.jfif:
-	case j.adobe:
-		rgb = j.adobeXform == 0
+		cm := image.NewCMYK(image.Rect(0, 0, W, H))
+		out = cm
+		rowFn = func(y int, r [][]uint8) { j.cmykRow(cm.Pix[y*cm.Stride:y*cm.Stride+4*W], r) }
 	default:
-		rgb = j.comps[0].id == 'R' && j.comps[1].id == 'G' && j.comps[2].id == 'B'
-	}
-	for y := 0; y < H; y++ {
-		rowsOf(y)
-		pix := out.Pix[y*out.Stride : y*out.Stride+4*W]
-		if rgb {
-			for x := 0; x < W; x++ {
-				pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = r[0][x], r[1][x], r[2][x], 255
-			}
-			continue
+		m := image.NewNRGBA(image.Rect(0, 0, W, H))
+		out = m
+		rgb := false
+		switch {
+		case j.jfif:
+		case j.adobe:
+			rgb = j.adobeXform == 0
+		default:
+			rgb = j.comps[0].id == 'R' && j.comps[1].id == 'G' && j.comps[2].id == 'B'
 		}
-		yccToNRGBA(pix, r[0][:W], r[1], r[2])
+		if !rgb && cps[0].hs == 1 && cps[0].vs == 1 && cps[1].isFancyH2V2() && cps[2].isFancyH2V2() {
+			// The common 4:2:0 case, upsampled and converted in one pass.
+			cb, cr, yp := cps[1], cps[2], cps[0]
+			parallelRows(H, 4*W, func(y0, y1 int) {
+				for y := y0; y < y1; y++ {
+					cbN, cbF := cb.h2v2Rows(y)
+					crN, crF := cr.h2v2Rows(y)
+					yccRowH2V2(m.Pix[y*m.Stride:y*m.Stride+4*W], yp.p[y*yp.stride:y*yp.stride+W], cbN, cbF, crN, crF, cb.cw)
+				}
+			})
+			return out, nil
+		}
+		rowFn = func(y int, r [][]uint8) {
+			pix := m.Pix[y*m.Stride : y*m.Stride+4*W]
+			if rgb {
+				for x := 0; x < W; x++ {
+					pix[4*x], pix[4*x+1], pix[4*x+2], pix[4*x+3] = r[0][x], r[1][x], r[2][x], 255
+				}
+				return
+			}
+			yccToNRGBA(pix, r[0][:W], r[1], r[2])
+		}
 	}
+	parallelRows(H, 4*W, func(y0, y1 int) {
+		own := make([]chromaPlane, len(cps))
+		lines := make([][]uint8, len(cps))
+		r := make([][]uint8, len(cps))
+		for i, c := range cps {
+			own[i] = *c
+			own[i].sums = make([]int32, c.cw)
+			lines[i] = make([]uint8, 2*c.cw+W)
+		}
+		for y := y0; y < y1; y++ {
+			for i := range own {
+				r[i] = own[i].rowAt(y, W, lines[i])
+			}
+			rowFn(y, r)
+		}
+	})
 	return out, nil
 }
 
