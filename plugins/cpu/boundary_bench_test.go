@@ -47,11 +47,12 @@ func BenchmarkPluginInline(b *testing.B) {
 }
 
 // BenchmarkBoundary runs the three paths of BenchmarkInProcess, BenchmarkPlugin and
-// BenchmarkPluginInline interleaved, model by model, so that with -count N every repetition
-// measures all of them within seconds of each other; on a shared, noisy machine that makes
-// their comparison far steadier than running each benchmark's N repetitions back to back.
+// BenchmarkPluginInline side by side, model by model. go test repeats each sub-benchmark -count
+// times in a row, so with -count N the paths of one model are measured seconds apart, not a
+// minute apart as with the separate benchmarks; to interleave every repetition on a shared,
+// noisy machine, loop over -count 1 instead (as PERFORMANCE.md does):
 //
-//	go test -run '^$' -bench Boundary -count 10 ./plugins/cpu/ | tee boundary.txt
+//	for i in $(seq 10); do go test -run '^$' -bench Boundary -count 1 ./plugins/cpu/; done | tee boundary.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -col /path boundary.txt
 func BenchmarkBoundary(b *testing.B) {
 	local := inProcessExecutor(b)
