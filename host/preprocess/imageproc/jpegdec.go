@@ -719,11 +719,92 @@ var idctRangeLimit = func() [1024]uint8 {
 	return t
 }()
 
+// islow constants (jidctint.c FIX_x_xxx, CONST_BITS 13, PASS1_BITS 2).
+const (
+	islowConstBits = 13
+	islowPass1Bits = 2
+	islowF0390     = 3196
+	islowF0899     = 7373
+	islowF1175     = 9633
+	islowF1501     = 12299
+)
+
+// idctOdd1 is the islow odd part when only the first odd input (w1) is
+// non-zero: tmp0..tmp3 of jpeg_idct_islow.
+func idctOdd1(w1 int64) (t0, t1, t2, t3 int64) {
+	z5 := w1 * islowF1175
+	return z5 - islowF0899*w1, z5 - islowF0390*w1, z5, z5 + (islowF1501-islowF0899-islowF0390)*w1
+}
+
+// idctCol2 is islow's first pass for a column whose only non-zero inputs
+// are rows 0 and 1 (dequantized w0, w1).
+func idctCol2(dst *[8]int32, w0, w1 int64) {
+	const sh = islowConstBits - islowPass1Bits
+	const rnd = int64(1) << (sh - 1)
+	e := w0<<islowConstBits + rnd
+	t0, t1, t2, t3 := idctOdd1(w1)
+	dst[0], dst[7] = int32((e+t3)>>sh), int32((e-t3)>>sh)
+	dst[1], dst[6] = int32((e+t2)>>sh), int32((e-t2)>>sh)
+	dst[2], dst[5] = int32((e+t1)>>sh), int32((e-t1)>>sh)
+	dst[3], dst[4] = int32((e+t0)>>sh), int32((e-t0)>>sh)
+}
+
+// idctRow2 is islow's second pass for a row whose only non-zero inputs are
+// columns 0 and 1.
+func idctRow2(o *[8]uint8, w0, w1 int64) {
+	const sh = islowConstBits + islowPass1Bits + 3
+	const rnd = int64(1) << (sh - 1)
+	e := w0<<islowConstBits + rnd
+	t0, t1, t2, t3 := idctOdd1(w1)
+	lim := &idctRangeLimit
+	o[0], o[7] = lim[((e+t3)>>sh)&1023], lim[((e-t3)>>sh)&1023]
+	o[1], o[6] = lim[((e+t2)>>sh)&1023], lim[((e-t2)>>sh)&1023]
+	o[2], o[5] = lim[((e+t1)>>sh)&1023], lim[((e-t1)>>sh)&1023]
+	o[3], o[4] = lim[((e+t0)>>sh)&1023], lim[((e-t0)>>sh)&1023]
+}
+
 // idctIslow is libjpeg's jpeg_idct_islow: coef is one block in natural
 // order (not yet dequantized), q the quantization table; it writes 8x8
 // samples to out with the given stride.
 func idctIslow(coefs []int16, q *[64]int32, out []uint8, stride int) {
 	coef := (*[64]int16)(coefs[:64])
+	// Most blocks of photographic images hold only the four lowest
+	// frequencies (positions 0, 1, 8, 9) or only DC: both passes then
+	// reduce to the general formulas with the zero terms dropped, which is
+	// the same integer arithmetic.
+	hi := int16(0)
+	for _, v := range coef[2:8] {
+		hi |= v
+	}
+	for _, v := range coef[10:64] {
+		hi |= v
+	}
+	if hi == 0 && coef[1]|coef[8]|coef[9] != 0 {
+		var c0, c1 [8]int32
+		idctCol2(&c0, int64(int32(coef[0])*q[0]), int64(int32(coef[8])*q[8]))
+		idctCol2(&c1, int64(int32(coef[1])*q[1]), int64(int32(coef[9])*q[9]))
+		for r := 0; r < 8; r++ {
+			idctRow2((*[8]uint8)(out[r*stride:r*stride+8]), int64(c0[r]), int64(c1[r]))
+		}
+		return
+	}
+	if hi == 0 {
+		// DC only: both passes reduce to one value (same arithmetic as the
+		// general path's zero-column and zero-row shortcuts).
+		dc := (int32(coef[0]) * q[0]) << islowPass1Bits
+		v := idctRangeLimit[((int64(dc)+(1<<(islowPass1Bits+3-1)))>>(islowPass1Bits+3))&1023]
+		v8 := uint64(v) * 0x0101010101010101
+		for r := 0; r < 8; r++ {
+			binary.LittleEndian.PutUint64(out[r*stride:], v8)
+		}
+		return
+	}
+	idctIslowFull(coef, q, out, stride)
+}
+
+// idctIslowFull is jpeg_idct_islow without the whole-block shortcuts (it
+// keeps libjpeg's own zero-column and zero-row tests).
+func idctIslowFull(coef *[64]int16, q *[64]int32, out []uint8, stride int) {
 	const (
 		constBits = 13
 		pass1Bits = 2
@@ -740,21 +821,6 @@ func idctIslow(coefs []int16, q *[64]int32, out []uint8, stride int) {
 		f2562     = 20995
 		f3072     = 25172
 	)
-	ac := int16(0)
-	for _, v := range coef[1:64] {
-		ac |= v
-	}
-	if ac == 0 {
-		// DC only: both passes reduce to one value (same arithmetic as the
-		// general path's zero-column and zero-row shortcuts).
-		dc := (int32(coef[0]) * q[0]) << pass1Bits
-		v := idctRangeLimit[((int64(dc)+(1<<(pass1Bits+3-1)))>>(pass1Bits+3))&1023]
-		v8 := uint64(v) * 0x0101010101010101
-		for r := 0; r < 8; r++ {
-			binary.LittleEndian.PutUint64(out[r*stride:], v8)
-		}
-		return
-	}
 	var ws [64]int32
 	for col := 0; col < 8; col++ {
 		if coef[8+col] == 0 && coef[16+col] == 0 && coef[24+col] == 0 && coef[32+col] == 0 &&
