@@ -222,6 +222,12 @@ func clip8(v int32) uint8 {
 // resize scales src to w x h exactly as Pillow's Image.resize does for an
 // 8-bit "L" or "RGB" image with the default box and no reducing_gap. The
 // result is compact (S == C).
+//
+// Pillow resamples horizontally into an intermediate image (only the rows
+// the vertical pass reads), then vertically. Here the vertical pass pulls
+// intermediate rows as it needs them into a small ring (see vpass), so the
+// intermediate image never exists in full; every sample is still computed
+// with Pillow's integer arithmetic, so the result is the same.
 func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("imageproc: resize target %dx%d must be positive", w, h)
@@ -241,68 +247,52 @@ func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
 	if err != nil {
 		return nil, err
 	}
-	needH := w != src.W
-	needV := h != src.H
-	ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f)
-	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f)
-	// As Pillow's ImagingResampleInner: the horizontal pass only covers the
-	// source rows the vertical pass reads.
-	yFirst := cv.bounds[0]
-	yLast := cv.bounds[2*h-2] + cv.bounds[2*h-1]
-	// The vertical pass reads each intermediate row several times, so rows
-	// are kept packed two samples per int64 (see packedRows).
-	var rows *packedRows
-	img := src
-	if needH {
-		for i := 0; i < h; i++ {
-			cv.bounds[2*i] -= yFirst
-		}
-		tmp := newPixels(w, yLast-yFirst, src.C)
-		if needV {
-			rows = newPackedRows(tmp.H, tmp.W*tmp.C)
-		}
-		parallelRows(tmp.H, tmp.W*ch.ksize, func(y0, y1 int) {
-			resampleHorizontal(tmp, src, yFirst, ch, y0, y1, rows)
-		})
-		img = tmp
-	} else {
-		img = src.compact()
-		rows = newPackedRows(img.H, img.W*img.C)
-		parallelRows(img.H, img.W*img.C, func(y0, y1 int) {
-			for y := y0; y < y1; y++ {
-				rows.pack(y, img.Pix[y*rows.n:(y+1)*rows.n])
+	C := src.C
+	out := newPixels(w, h, C)
+	if h == src.H {
+		ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f)
+		parallelRows(h, w*ch.ksize, func(y0, y1 int) {
+			hp := newHPass(src, ch, w)
+			for ya := y0; ya < y1; ya += 2 {
+				yb := min(ya+1, y1-1)
+				hp.rows(ya, yb, out.Pix[ya*w*C:(ya+1)*w*C], out.Pix[yb*w*C:(yb+1)*w*C])
 			}
 		})
+		return out, nil
 	}
-	if needV {
-		out := newPixels(img.W, h, img.C)
-		parallelRows(h, img.W*img.C*cv.ksize/2, func(y0, y1 int) {
-			resampleVertical(out, rows, cv, y0, y1)
-		})
-		img = out
+	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f)
+	var ch coeffs
+	vsrc := src
+	if w != src.W {
+		ch = precomputeCoeffs(src.W, 0, float64(src.W), w, f)
+	} else {
+		vsrc = src.compact()
 	}
-	return img, nil
+	work := w*C*cv.ksize/2 + w*ch.ksize*src.H/h
+	parallelRows(h, work, func(y0, y1 int) {
+		vp := &vpass{n: w * C, cv: cv}
+		if w != src.W {
+			vp.h = newHPass(src, ch, w)
+		} else {
+			vp.src = vsrc
+		}
+		vp.run(out, y0, y1)
+	})
+	return out, nil
 }
 
-// packedRows holds 8-bit rows of n samples as int64s holding two samples,
-// a<<32 + b. Multiplying a packed value by a filter tap and summing gives
-// (sum of a*k)<<32 + (sum of b*k) in one multiply-add: the low 32 bits are
-// the b sum as Pillow's int32 accumulator holds it (wrapping the same way
-// if it ever overflowed), and the a sum is what remains above them (see
-// unpack). So the sums, and the results, are Pillow's exactly.
-type packedRows struct {
-	n, n2 int // samples per row, int64s per row
-	p     []int64
+// unpack splits a sum of packed values (two samples per int64, a<<32 + b,
+// each multiplied by the same tap) into the high and low int32 sums. The
+// low 32 bits are the b sum as Pillow's int32 accumulator holds it
+// (wrapping the same way if it ever overflowed), and the a sum is what
+// remains above them, so one int64 multiply-add does two of Pillow's.
+func unpack(v int64) (hi, lo int32) {
+	lo = int32(v)
+	return int32((v - int64(lo)) >> 32), lo
 }
 
-func newPackedRows(h, n int) *packedRows {
-	n2 := (n + 1) / 2
-	return &packedRows{n: n, n2: n2, p: make([]int64, h*n2)}
-}
-
-func (r *packedRows) pack(y int, row []uint8) {
-	dst := r.p[y*r.n2 : (y+1)*r.n2]
-	row = row[:r.n]
+// pack stores row (8-bit samples) as int64s of two samples, a<<32 + b.
+func pack(dst []int64, row []uint8) {
 	for i := range dst {
 		var lo int64
 		if 2*i+1 < len(row) {
@@ -312,129 +302,156 @@ func (r *packedRows) pack(y int, row []uint8) {
 	}
 }
 
-// unpack splits a packed sum into its high and low int32 sums.
-func unpack(v int64) (hi, lo int32) {
-	lo = int32(v)
-	return int32((v - int64(lo)) >> 32), lo
+// hpass is the horizontal pass (Pillow's ImagingResampleHorizontal_8bpc)
+// for one goroutine: its scratch and the taps as int64.
+type hpass struct {
+	src        *pixels
+	c          coeffs
+	w          int
+	k64        []int64
+	pr, pg, pb []int64
 }
 
-// resampleHorizontal computes rows y0..y1-1 of dst (compact) from rows
-// y0+offset.. of src, as Pillow's ImagingResampleHorizontal_8bpc; when rows
-// is not nil it also stores each output row packed.
-func resampleHorizontal(dst, src *pixels, offset int, c coeffs, y0, y1 int, rows *packedRows) {
+func newHPass(src *pixels, c coeffs, w int) *hpass {
+	h := &hpass{src: src, c: c, w: w}
+	if src.C == 3 {
+		h.k64 = make([]int64, len(c.k))
+		for i, v := range c.k {
+			h.k64[i] = int64(v)
+		}
+		h.pr, h.pg, h.pb = make([]int64, src.W), make([]int64, src.W), make([]int64, src.W)
+	}
+	return h
+}
+
+// rows resamples source rows ya and yb (possibly equal) into outA and outB
+// (compact, w*C samples each).
+func (h *hpass) rows(ya, yb int, outA, outB []uint8) {
+	src, c := h.src, h.c
 	C, S := src.C, src.S
-	const half = int32(1 << (precisionBits - 1))
 	sstride := src.W * S
+	rowA := src.Pix[ya*sstride : (ya+1)*sstride]
+	rowB := src.Pix[yb*sstride : (yb+1)*sstride]
 	ks := c.ksize
-	if C == 3 {
-		resampleHorizontalRGB(dst, src, offset, c, y0, y1, rows)
+	if C != 3 {
+		const half = int32(1 << (precisionBits - 1))
+		for i, row := range [2][]uint8{rowA, rowB} {
+			out := outA
+			if i == 1 {
+				if yb == ya {
+					break
+				}
+				out = outB
+			}
+			for xx := 0; xx < h.w; xx++ {
+				xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+				k := c.k[xx*ks : xx*ks+xcnt]
+				for ch := 0; ch < C; ch++ {
+					ss := half
+					p := row[xmin*S+ch:]
+					for x, kv := range k {
+						ss += int32(p[x*S]) * kv
+					}
+					out[xx*C+ch] = clip8(ss)
+				}
+			}
+		}
 		return
 	}
-	for yy := y0; yy < y1; yy++ {
-		row := src.Pix[(yy+offset)*sstride : (yy+offset+1)*sstride]
-		out := dst.Pix[yy*dst.W*C : (yy+1)*dst.W*C]
-		for xx := 0; xx < dst.W; xx++ {
-			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-			k := c.k[xx*ks : xx*ks+xcnt]
-			for ch := 0; ch < C; ch++ {
-				ss := half
-				p := row[xmin*S+ch:]
-				for x, kv := range k {
-					ss += int32(p[x*S]) * kv
-				}
-				out[xx*C+ch] = clip8(ss)
-			}
-		}
-		if rows != nil {
-			rows.pack(yy, out)
-		}
-	}
-}
-
-// resampleHorizontalRGB is resampleHorizontal for 3 channels. It works on
-// two rows at a time, each channel of the pair packed in one int64 (see
-// packedRows): three multiply-adds per tap for six samples.
-func resampleHorizontalRGB(dst, src *pixels, offset int, c coeffs, y0, y1 int, rows *packedRows) {
-	S := src.S
+	// Three channels: both rows at once, each channel of the pair packed
+	// in one int64, so three multiply-adds per tap give six samples.
 	const half = int64(1 << (precisionBits - 1))
 	const half2 = half<<32 + half
-	sstride := src.W * S
-	ks := c.ksize
-	pr, pg, pb := make([]int64, src.W), make([]int64, src.W), make([]int64, src.W)
-	k64 := make([]int64, len(c.k))
-	for i, v := range c.k {
-		k64[i] = int64(v)
+	pr, pg, pb := h.pr, h.pg, h.pb
+	for x := range pr {
+		a := rowA[x*S : x*S+3 : x*S+3]
+		b := rowB[x*S : x*S+3 : x*S+3]
+		pr[x] = int64(a[0])<<32 + int64(b[0])
+		pg[x] = int64(a[1])<<32 + int64(b[1])
+		pb[x] = int64(a[2])<<32 + int64(b[2])
 	}
-	for ya := y0; ya < y1; ya += 2 {
-		// The second row of the last pair may be past y1: compute the
-		// first row twice then and keep one.
-		yb := min(ya+1, y1-1)
-		rowA := src.Pix[(ya+offset)*sstride : (ya+offset+1)*sstride]
-		rowB := src.Pix[(yb+offset)*sstride : (yb+offset+1)*sstride]
-		for x := range pr {
-			a := rowA[x*S : x*S+3 : x*S+3]
-			b := rowB[x*S : x*S+3 : x*S+3]
-			pr[x] = int64(a[0])<<32 + int64(b[0])
-			pg[x] = int64(a[1])<<32 + int64(b[1])
-			pb[x] = int64(a[2])<<32 + int64(b[2])
+	outA, outB = outA[:3*h.w], outB[:3*h.w]
+	for xx := 0; xx < h.w; xx++ {
+		xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
+		k := h.k64[xx*ks : xx*ks+xcnt]
+		r := pr[xmin : xmin+xcnt]
+		g := pg[xmin : xmin+xcnt]
+		b := pb[xmin : xmin+xcnt]
+		r, g, b = r[:len(k)], g[:len(k)], b[:len(k)]
+		sr, sg, sb := half2, half2, half2
+		for x, kv := range k {
+			sr += r[x] * kv
+			sg += g[x] * kv
+			sb += b[x] * kv
 		}
-		outA := dst.Pix[ya*dst.W*3 : (ya+1)*dst.W*3]
-		outB := dst.Pix[yb*dst.W*3 : (yb+1)*dst.W*3]
-		for xx := 0; xx < dst.W; xx++ {
-			xmin, xcnt := c.bounds[2*xx], c.bounds[2*xx+1]
-			k := k64[xx*ks : xx*ks+xcnt]
-			r := pr[xmin : xmin+xcnt]
-			g := pg[xmin : xmin+xcnt]
-			b := pb[xmin : xmin+xcnt]
-			r, g, b = r[:len(k)], g[:len(k)], b[:len(k)]
-			sr, sg, sb := half2, half2, half2
-			for x, kv := range k {
-				sr += r[x] * kv
-				sg += g[x] * kv
-				sb += b[x] * kv
-			}
-			ra, rb := unpack(sr)
-			ga, gb := unpack(sg)
-			ba, bb := unpack(sb)
-			oa := outA[3*xx : 3*xx+3 : 3*xx+3]
-			ob := outB[3*xx : 3*xx+3 : 3*xx+3]
-			ob[0], ob[1], ob[2] = clip8(rb), clip8(gb), clip8(bb)
-			oa[0], oa[1], oa[2] = clip8(ra), clip8(ga), clip8(ba)
-		}
-		if rows != nil {
-			rows.pack(ya, outA)
-			rows.pack(yb, outB)
-		}
+		ra, rb := unpack(sr)
+		ga, gb := unpack(sg)
+		ba, bb := unpack(sb)
+		ob := outB[3*xx : 3*xx+3 : 3*xx+3]
+		ob[0], ob[1], ob[2] = clip8(rb), clip8(gb), clip8(bb)
+		oa := outA[3*xx : 3*xx+3 : 3*xx+3]
+		oa[0], oa[1], oa[2] = clip8(ra), clip8(ga), clip8(ba)
 	}
 }
 
-// resampleVertical computes rows y0..y1-1 of dst from the packed rows,
-// accumulating whole rows at a time (integer sums, so the order does not
-// change the result).
-func resampleVertical(dst *pixels, rows *packedRows, c coeffs, y0, y1 int) {
-	n, n2 := rows.n, rows.n2
+// vpass is the vertical pass (Pillow's ImagingResampleVertical_8bpc) for
+// one goroutine's output rows. Its input rows (horizontal-pass output, or
+// source rows when only the height changes) are produced on demand, packed
+// two samples per int64, into a ring big enough for one output row's taps:
+// the rows a goroutine needs are a contiguous range that moves down as the
+// output row does.
+type vpass struct {
+	n   int     // samples per row
+	cv  coeffs  // vertical taps, in source row numbers
+	h   *hpass  // when the width changes
+	src *pixels // compact source, when it does not
+}
+
+func (v *vpass) run(out *pixels, y0, y1 int) {
+	n := v.n
+	n2 := (n + 1) / 2
+	R := v.cv.ksize + 2
+	ring := make([]int64, R*n2)
+	slot := func(y int) []int64 { return ring[(y%R)*n2 : (y%R+1)*n2] }
+	rowA, rowB := make([]uint8, n), make([]uint8, n)
 	acc := make([]int64, n2)
+	last := v.cv.bounds[2*(y1-1)] + v.cv.bounds[2*(y1-1)+1] // rows end here
+	next := v.cv.bounds[2*y0]
 	const half = int64(1 << (precisionBits - 1))
 	for yy := y0; yy < y1; yy++ {
-		ymin, ycnt := c.bounds[2*yy], c.bounds[2*yy+1]
-		k := c.k[yy*c.ksize : yy*c.ksize+ycnt]
+		ymin, ycnt := v.cv.bounds[2*yy], v.cv.bounds[2*yy+1]
+		for next < ymin+ycnt {
+			if v.h == nil {
+				pack(slot(next), v.src.Pix[next*n:(next+1)*n])
+				next++
+				continue
+			}
+			yb := min(next+1, last-1)
+			v.h.rows(next, yb, rowA, rowB)
+			pack(slot(next), rowA)
+			if yb != next {
+				pack(slot(yb), rowB)
+			}
+			next = yb + 1
+		}
+		k := v.cv.k[yy*v.cv.ksize : yy*v.cv.ksize+ycnt]
 		for i := range acc {
 			acc[i] = half<<32 + half
 		}
-		for y, kv := range k {
-			row := rows.p[(ymin+y)*n2 : (ymin+y+1)*n2]
+		for t, kv := range k {
+			row := slot(ymin + t)
 			a := acc[:len(row)]
 			k := int64(kv)
-			for i, v := range row {
-				a[i] += v * k
+			for i, p := range row {
+				a[i] += p * k
 			}
 		}
-		out := dst.Pix[yy*n : (yy+1)*n]
-		for i, v := range acc {
-			hi, lo := unpack(v)
-			out[2*i] = clip8(hi)
-			if 2*i+1 < len(out) {
-				out[2*i+1] = clip8(lo)
+		o := out.Pix[yy*n : (yy+1)*n]
+		for i, p := range acc {
+			hi, lo := unpack(p)
+			o[2*i] = clip8(hi)
+			if 2*i+1 < len(o) {
+				o[2*i+1] = clip8(lo)
 			}
 		}
 	}
