@@ -74,9 +74,10 @@ func buildHuff(counts [16]uint8, vals []uint8) (*huffTable, error) {
 
 type jpegComp struct {
 	id, h, v, tq int
-	bw, bh       int // blocks allocated (MCU padded)
-	cw, ch       int // downsampled size in samples
-	coef         []int16
+	bw, bh       int     // blocks allocated (MCU padded)
+	cw, ch       int     // downsampled size in samples
+	coef         []int16 // all blocks, for progressive and non-interleaved scans
+	rowCoef      []int16 // one MCU row of blocks, for a streamed scan
 	pred         int32
 	dcTab, acTab int
 }
@@ -99,6 +100,8 @@ type jpegDec struct {
 	sawSOF      bool
 	maxPixels   int64
 	eobrun      int32
+	planes      []*chromaPlane // decoded samples per component
+	streamed    bool           // an interleaved sequential scan has filled planes
 	// bit reader
 	acc       uint64
 	nbits     uint
@@ -259,7 +262,6 @@ func (j *jpegDec) sof(seg []byte, progressive bool) error {
 		c.bw, c.bh = j.mcux*c.h, j.mcuy*c.v
 		c.cw = (j.w*c.h + j.hmax - 1) / j.hmax
 		c.ch = (j.h*c.v + j.vmax - 1) / j.vmax
-		c.coef = make([]int16, c.bw*c.bh*64)
 	}
 	return nil
 }
@@ -470,8 +472,31 @@ func (j *jpegDec) sos(seg []byte) error {
 		mx, my = j.mcux, j.mcuy
 	}
 	total := mx * my
+	// A sequential scan holding every component (the usual baseline file)
+	// is inverse-transformed one MCU row at a time as it is decoded, into
+	// the sample planes: the coefficients of the whole image are never
+	// stored. Other scans keep every block's coefficients for output.
+	stream := !j.progressive && ns == len(j.comps) && !j.streamed
+	if stream {
+		j.allocPlanes()
+		for _, c := range scomps {
+			c.rowCoef = make([]int16, c.bw*c.v*64)
+		}
+	} else {
+		for _, c := range scomps {
+			if c.coef == nil {
+				c.coef = make([]int16, c.bw*c.bh*64)
+			}
+		}
+	}
 	decodeBlock := func(c *jpegComp, bx, by int) error {
-		blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+		var blk []int16
+		if stream {
+			i := ((by%c.v)*c.bw + bx) * 64
+			blk = c.rowCoef[i : i+64]
+		} else {
+			blk = c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+		}
 		switch {
 		case !j.progressive:
 			return j.baselineBlock(c, blk)
@@ -530,6 +555,18 @@ func (j *jpegDec) sos(seg []byte) error {
 		}
 		if j.overrun {
 			return errors.New("entropy-coded data ends early (truncated file)")
+		}
+		if stream && mxi == mx-1 {
+			for i, c := range j.comps {
+				j.idctRows(c, j.planes[i], c.rowCoef, myi*c.v, (myi+1)*c.v)
+				clear(c.rowCoef)
+			}
+		}
+	}
+	if stream {
+		j.streamed = true
+		for _, c := range scomps {
+			c.rowCoef = nil
 		}
 	}
 	// Continue marker parsing after the scan data.
@@ -937,33 +974,59 @@ func idctIslowFull(coef *[64]int16, q *[64]int32, out []uint8, stride int) {
 
 // output runs the IDCT for every component, then upsamples and converts
 // colour one output row at a time.
+// allocPlanes makes the sample planes (once).
+func (j *jpegDec) allocPlanes() {
+	if j.planes != nil {
+		return
+	}
+	j.planes = make([]*chromaPlane, len(j.comps))
+	for i, c := range j.comps {
+		pw := c.bw * 8
+		j.planes[i] = &chromaPlane{p: make([]uint8, pw*c.bh*8), stride: pw, cw: c.cw, ch: c.ch, hs: j.hmax / c.h, vs: j.vmax / c.v}
+	}
+}
+
+// idctRows inverse-transforms block rows by0..by1-1 of component c from
+// coef (whose first block is block row by0's first) into plane p. Only
+// blocks covering the downsampled image are needed.
+func (j *jpegDec) idctRows(c *jpegComp, p *chromaPlane, coef []int16, by0, by1 int) {
+	q := &j.qt[c.tq]
+	nbx, nby := (c.cw+7)/8, (c.ch+7)/8
+	pw := p.stride
+	for by := by0; by < min(by1, nby); by++ {
+		for bx := 0; bx < nbx; bx++ {
+			i := ((by-by0)*c.bw + bx) * 64
+			idctIslow(coef[i:i+64], q, p.p[by*8*pw+bx*8:], pw)
+		}
+	}
+}
+
 func (j *jpegDec) output() (image.Image, error) {
 	W, H := j.w, j.h
-	cps := make([]*chromaPlane, len(j.comps))
-	for i, c := range j.comps {
+	for _, c := range j.comps {
 		if !j.qtSet[c.tq] {
 			return nil, errors.New("component uses an undefined quantization table")
 		}
-		pw := c.bw * 8
-		cps[i] = &chromaPlane{p: make([]uint8, pw*c.bh*8), stride: pw, cw: c.cw, ch: c.ch, hs: j.hmax / c.h, vs: j.vmax / c.v}
 	}
-	// Inverse DCT, split by MCU rows: each block is transformed by exactly
-	// one goroutine, into its own place in the planes.
-	parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
-		for i, c := range j.comps {
-			pw := cps[i].stride
-			plane := cps[i].p
-			q := &j.qt[c.tq]
-			// Only blocks covering the downsampled image are needed.
-			nbx, nby := (c.cw+7)/8, (c.ch+7)/8
-			for by := m0 * c.v; by < min(m1*c.v, nby); by++ {
-				for bx := 0; bx < nbx; bx++ {
-					blk := c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
-					idctIslow(blk, q, plane[by*8*pw+bx*8:], pw)
-				}
+	if !j.streamed {
+		j.allocPlanes()
+		for _, c := range j.comps {
+			if c.coef == nil {
+				// No scan carried this component: libjpeg leaves its
+				// coefficients zero.
+				c.coef = make([]int16, c.bw*c.bh*64)
 			}
 		}
-	})
+		// Inverse DCT, split by MCU rows: each block is transformed by
+		// exactly one goroutine, into its own place in the planes.
+		parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
+			for i, c := range j.comps {
+				by0 := m0 * c.v
+				j.idctRows(c, j.planes[i], c.coef[by0*c.bw*64:], by0, m1*c.v)
+			}
+		})
+	}
+	cps := j.planes
 	// Upsampling and colour conversion, split by output rows; each
 	// goroutine has its own scratch lines.
 	var out image.Image
