@@ -116,3 +116,19 @@ func TestParallelRowsCoversOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelRowsPanics checks that a panic in a worker goroutine comes
+// back to the caller (where decoders recover it) rather than crashing.
+func TestParallelRowsPanics(t *testing.T) {
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Fatalf("recovered %v, want the worker's panic", r)
+		}
+	}()
+	parallelRows(1000, minParallelWork, func(y0, y1 int) {
+		if y1 == 1000 {
+			panic("boom")
+		}
+	})
+	t.Fatal("parallelRows returned normally")
+}
