@@ -166,7 +166,17 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errShmRefused, err)
 	}
-	defer c.arenas.put(a)
+	// Only an arena whose call completed goes back to the pool. After a failed or cancelled
+	// call the plugin may still be running and writing outputs into it, which would corrupt the
+	// next call that took it; closed instead, it lives on only in the plugin's mapping.
+	done := false
+	defer func() {
+		if done {
+			c.arenas.put(a)
+		} else {
+			a.close()
+		}
+	}()
 
 	pr := &pb.RunRequest{ModelId: req.ModelID, Inputs: valuesToProto(req.Inputs)}
 	var end int64
@@ -219,6 +229,7 @@ func (c *Client) runShm(ctx context.Context, req *RunRequest) (*RunResult, error
 		}
 		res.Outputs[i].Tensor.Data = buf
 	}
+	done = true
 	return res, nil
 }
 

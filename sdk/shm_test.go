@@ -304,6 +304,28 @@ func TestSharedMemoryConcurrentRuns(t *testing.T) {
 	wg.Wait()
 }
 
+func TestSharedMemoryArenaOfAFailedCallIsNotReused(t *testing.T) {
+	c, _, _ := startEcho(t, 4096)
+	runEcho(t, c, 1<<20, 1)
+	if n := len(c.arenas.free); n != 1 {
+		t.Fatalf("%d idle arenas after a call, want 1", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in := &Tensor{DType: Uint8, Shape: []int64{1 << 20}, Data: pattern(1<<20, 0)}
+	if _, err := c.Run(ctx, &RunRequest{ModelID: "m", Inputs: []Value{{Name: "x", Tensor: in}}}); err == nil {
+		t.Fatal("Run with a cancelled context succeeded")
+	}
+	// The plugin might still write into that arena: it must not serve another call.
+	if n := len(c.arenas.free); n != 0 {
+		t.Errorf("%d idle arenas after a failed call, want 0", n)
+	}
+	if !c.shm.Load() {
+		t.Error("a cancelled call turned shared memory off")
+	}
+	runEcho(t, c, 1<<20, 2)
+}
+
 func TestShmMinBytesFromEnv(t *testing.T) {
 	for v, want := range map[string]int64{"": shmDefaultMinBytes, "off": 0, "OFF": 0, "0": 0, "65536": 65536, "junk": shmDefaultMinBytes, "-3": shmDefaultMinBytes} {
 		t.Setenv(shmEnv, v)
