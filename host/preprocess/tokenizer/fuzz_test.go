@@ -38,16 +38,14 @@ func FuzzEncode(f *testing.F) {
 				len(e.AttentionMask) != n || len(e.SpecialTokensMask) != n || len(e.WordIDs) != n {
 				t.Fatalf("inconsistent encoding lengths")
 			}
+			// offsets point into a or b (which one depends on the template): check the bounds
+			limit, runeLimit := max(len(a), len(b)), max(utf8.RuneCountInString(a), utf8.RuneCountInString(b))
 			for i, o := range e.ByteOffsets {
-				if e.SpecialTokensMask[i] == 1 {
-					continue
+				if o[0] < 0 || o[1] < o[0] || o[1] > limit {
+					t.Fatalf("token %d %q: byte offsets %v outside the texts", i, e.Tokens[i], o)
 				}
-				src := a
-				if e.TypeIDs[i] == 1 {
-					src = b
-				}
-				if o[0] < 0 || o[1] < o[0] || o[1] > len(src) && len(b) == 0 {
-					t.Fatalf("token %d byte offsets %v out of range", i, o)
+				if r := e.Offsets[i]; r[0] < 0 || r[1] < r[0] || r[1] > runeLimit {
+					t.Fatalf("token %d %q: rune offsets %v outside the texts", i, e.Tokens[i], r)
 				}
 			}
 			if _, err := tk.Decode(e.IDs, DecodeOptions{}); err != nil {
