@@ -75,10 +75,26 @@ func Decode(r io.Reader, lim Limits) (image.Image, error) {
 	return img, err
 }
 
+// readAll reads r up to limit bytes. Readers that know their length
+// (bytes.Reader, bytes.Buffer, strings.Reader) are read into one buffer of
+// that size instead of a growing one.
+func readAll(r io.Reader, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit)
+	if l, ok := r.(interface{ Len() int }); ok {
+		if n := int64(l.Len()); n >= 0 && n < limit {
+			var buf bytes.Buffer
+			buf.Grow(int(n) + bytes.MinRead)
+			_, err := buf.ReadFrom(lr)
+			return buf.Bytes(), err
+		}
+	}
+	return io.ReadAll(lr)
+}
+
 // DecodeFormat is Decode that also reports the detected format.
 func DecodeFormat(r io.Reader, lim Limits) (image.Image, Format, error) {
 	lim = lim.withDefaults()
-	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+	data, err := readAll(r, lim.MaxBytes+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("imageproc: reading image: %w", err)
 	}

@@ -74,6 +74,11 @@ func (p *Processor) Preprocess(imgs []image.Image) (*Batch, error) {
 		b.PixelMask = make([]int64, len(items)*H*W)
 	}
 	b.Shape = []int64{int64(len(items)), int64(C), int64(H), int64(W)}
+	if len(items) == 1 && !padBatch {
+		// One image: its own buffer is the batch.
+		b.Data = items[0].data
+		return b, nil
+	}
 	b.Data = make([]float32, len(items)*C*H*W)
 	for i, it := range items {
 		if !padBatch && (it.h != H || it.w != W) {
