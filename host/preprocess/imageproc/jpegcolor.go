@@ -124,29 +124,32 @@ func yccRowH2V2(pix, ys, cbN, cbF, crN, crF []uint8, cw int) {
 	bc := 3*int32(cbN[0]) + int32(cbF[0])
 	rc := 3*int32(crN[0]) + int32(crF[0])
 	bp, rp := bc, rc
-	put := func(x int, u, v int32) {
-		Y := int32(ys[x]) + clampOff
+	px := func(y uint8, u, v int32) uint32 {
+		Y := int32(y) + clampOff
 		r := uint32(ct[uint32(Y+t.crR[uint8(v)])&1023])
 		g := uint32(ct[uint32(Y+((t.cbG[uint8(u)]+t.crG[uint8(v)])>>16))&1023])
 		b := uint32(ct[uint32(Y+t.cbB[uint8(u)])&1023])
-		binary.LittleEndian.PutUint32(pix[4*x:], r|g<<8|b<<16|0xff000000)
+		return r | g<<8 | b<<16 | 0xff000000
 	}
-	for i := 0; i < cw; i++ {
+	// Whole pairs of output pixels (chroma samples 0..W/2-1), then the odd
+	// last pixel if W is odd.
+	pairs := min(cw, W/2)
+	for i := 0; i < pairs; i++ {
 		bn, rn := bc, rc
 		if i+1 < cw {
 			bn = 3*int32(cbN[i+1]) + int32(cbF[i+1])
 			rn = 3*int32(crN[i+1]) + int32(crF[i+1])
 		}
-		x := 2 * i
-		if x >= W {
-			break
-		}
-		put(x, (3*bc+bp+8)>>4, (3*rc+rp+8)>>4)
-		if x+1 < W {
-			put(x+1, (3*bc+bn+7)>>4, (3*rc+rn+7)>>4)
-		}
+		y := ys[2*i : 2*i+2 : 2*i+2]
+		p0 := px(y[0], (3*bc+bp+8)>>4, (3*rc+rp+8)>>4)
+		p1 := px(y[1], (3*bc+bn+7)>>4, (3*rc+rn+7)>>4)
+		binary.LittleEndian.PutUint64(pix[8*i:], uint64(p0)|uint64(p1)<<32)
 		bp, bc = bc, bn
 		rp, rc = rc, rn
+	}
+	if W%2 == 1 && pairs < cw {
+		x := 2 * pairs
+		binary.LittleEndian.PutUint32(pix[4*x:], px(ys[x], (3*bc+bp+8)>>4, (3*rc+rp+8)>>4))
 	}
 }
 
