@@ -15,6 +15,7 @@ package main
 // it. TestBoundaryParity checks that both paths compute the same outputs.
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -149,5 +150,33 @@ func testBoundaryParity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMisdeclaredOutputThroughSharedMemory runs a model whose declared static output shape is
+// not the shape it computes (testdata/bench/misdeclared.onnx, see gen_bench.py). In the plugin
+// the shared-memory path first pre-allocates the output with the declared shape, which ONNX
+// Runtime refuses; the executor must then run it the ordinary way and answer what the
+// in-process executor answers.
+func TestMisdeclaredOutputThroughSharedMemory(t *testing.T) {
+	m := benchModel{name: "misdeclared", path: "../../testdata/bench/misdeclared.onnx", input: "x", shape: []int64{1 << 20}}
+	local := inProcessExecutor(t)
+	remote, _ := startPlugin(t)
+	ctx := context.Background()
+	in := benchInput(t, m)
+	want, err := runOnce(ctx, local, loadBench(t, local, m), m, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := loadBench(t, remote, m)
+	for run := 1; run <= 2; run++ { // the second run no longer tries shared memory for the output
+		got, err := runOnce(ctx, remote, id, m, in)
+		if err != nil {
+			t.Fatalf("run %d through the plugin: %v", run, err)
+		}
+		w, g := want.Outputs[0].Tensor, got.Outputs[0].Tensor
+		if g.Signature() != w.Signature() || !bytes.Equal(g.Data, w.Data) {
+			t.Errorf("run %d: plugin output %s differs from the in-process output %s", run, g.Signature(), w.Signature())
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -57,6 +58,9 @@ type model struct {
 	outputs []sdk.ValueInfo
 	inIdx   map[string]int
 	outIdx  map[string]int
+	// noShmOutputs is set once pre-allocating outputs in shared memory made a run fail (an
+	// output's declared shape is not what the model computes); later runs skip it.
+	noShmOutputs atomic.Bool
 }
 
 type kept struct {
@@ -207,38 +211,49 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 			returned[w.index] = false
 		}
 	}
-	for i, o := range m.outputs {
-		// Inside a plugin whose host offered shared memory, large outputs of known shape are
-		// written by ONNX Runtime straight into it (sdk.OutputBuffer), so that they cross the
-		// process boundary without a copy. Only for outputs this call returns: the memory is
-		// gone once Run has returned, so it cannot back a kept handle.
-		var shm []byte
-		if returned[i] && len(o.Shape) > 0 && static(o.Shape) && o.DType.Size() > 0 {
-			shm = sdk.OutputBuffer(ctx, int(sdk.NumElements(o.Shape))*o.DType.Size())
-		}
-		var v ort.Value
-		switch {
-		case shm != nil:
-			v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), shm, ort.TensorElementDataType(o.DType))
-		case len(o.Shape) == 0 && o.DType != sdk.String:
-			// onnxruntime_go cannot wrap rank-0 outputs that ONNX Runtime allocates.
-			v, err = newScalar(o.DType, nil)
-		case (o.DType == sdk.Float16 || o.DType == sdk.BFloat16) && static(o.Shape):
-			// onnxruntime_go copies float16/bfloat16 outputs it allocates with one byte per
-			// element; pre-allocating them with the right size avoids that when the shape is known.
-			v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), make([]byte, max(1, 2*sdk.NumElements(o.Shape))), ort.TensorElementDataType(o.DType))
-		default:
-			continue
-		}
-		if err != nil {
-			for _, v := range outputs[:i] {
-				if v != nil {
-					v.Destroy()
-				}
+	// allocate pre-allocates the outputs that must or may be (see the cases); usedShm reports
+	// whether any of them lives in shared memory.
+	allocate := func(useShm bool) (usedShm bool, err error) {
+		for i, o := range m.outputs {
+			// Inside a plugin whose host offered shared memory, large outputs of known shape are
+			// written by ONNX Runtime straight into it (sdk.OutputBuffer), so that they cross the
+			// process boundary without a copy. Only for outputs this call returns: the memory is
+			// gone once Run has returned, so it cannot back a kept handle.
+			var shm []byte
+			if useShm && returned[i] && len(o.Shape) > 0 && static(o.Shape) && o.DType.Size() > 0 {
+				shm = sdk.OutputBuffer(ctx, int(sdk.NumElements(o.Shape))*o.DType.Size())
 			}
-			return nil, fmt.Errorf("allocating output %q: %w", o.Name, err)
+			var v ort.Value
+			switch {
+			case shm != nil:
+				v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), shm, ort.TensorElementDataType(o.DType))
+				usedShm = true
+			case len(o.Shape) == 0 && o.DType != sdk.String:
+				// onnxruntime_go cannot wrap rank-0 outputs that ONNX Runtime allocates.
+				v, err = newScalar(o.DType, nil)
+			case (o.DType == sdk.Float16 || o.DType == sdk.BFloat16) && static(o.Shape):
+				// onnxruntime_go copies float16/bfloat16 outputs it allocates with one byte per
+				// element; pre-allocating them with the right size avoids that when the shape is known.
+				v, err = ort.NewCustomDataTensor(ort.NewShape(o.Shape...), make([]byte, max(1, 2*sdk.NumElements(o.Shape))), ort.TensorElementDataType(o.DType))
+			default:
+				continue
+			}
+			if err != nil {
+				for _, v := range outputs[:i] {
+					if v != nil {
+						v.Destroy()
+					}
+				}
+				clear(outputs)
+				return false, fmt.Errorf("allocating output %q: %w", o.Name, err)
+			}
+			outputs[i] = v
 		}
-		outputs[i] = v
+		return usedShm, nil
+	}
+	usedShm, err := allocate(!m.noShmOutputs.Load())
+	if err != nil {
+		return nil, err
 	}
 	res.Timings.Decode = time.Since(t0)
 
@@ -260,6 +275,22 @@ func (e *Executor) Run(ctx context.Context, req *sdk.RunRequest) (*sdk.RunResult
 		}
 	}()
 	err = m.session.RunWithOptions(inputs, outputs, runOpts)
+	if err != nil && usedShm && ctx.Err() == nil {
+		// A model whose declared output shape is not the shape it computes runs when ONNX
+		// Runtime allocates the output, but fails when the output was pre-allocated in shared
+		// memory with the declared shape: run once more the ordinary way.
+		for _, v := range outputs {
+			if v != nil && !reflect.ValueOf(v).IsNil() {
+				v.Destroy()
+			}
+		}
+		clear(outputs)
+		if _, aerr := allocate(false); aerr != nil {
+			err = aerr
+		} else if err = m.session.RunWithOptions(inputs, outputs, runOpts); err == nil {
+			m.noShmOutputs.Store(true) // and not try again for this model
+		}
+	}
 	close(done)
 	<-watcherGone
 	if err != nil {
