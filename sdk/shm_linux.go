@@ -5,6 +5,7 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	pb "github.com/hfhost/hfhost/sdk/internal/proto/executorv1"
 	"golang.org/x/sys/unix"
@@ -141,6 +142,12 @@ func (s *serverShm) acquire(path string, write bool) (*shmMap, *os.File, error) 
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the host's arena: %w", err)
+	}
+	// Only ever map (and write into) the host's anonymous memfds, never a file that a confused
+	// host named.
+	if target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd())); err != nil || !strings.HasPrefix(target, "/memfd:") {
+		f.Close()
+		return nil, nil, fmt.Errorf("arena %s is not a memfd (it is %q)", path, target)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {

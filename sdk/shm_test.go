@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type wire struct {
 	shmOut, inlineOut int
 	srv               *server
 	refuseNext        bool                       // answer the next Run with a SHARED_MEMORY error
+	redirect          string                     // point the next request's shm inputs at this file
 	tamper            func(resp *pb.RunResponse) // edits a response before it is sent
 }
 
@@ -83,6 +85,14 @@ func (w *wire) intercept(ctx context.Context, req any, _ *grpc.UnaryServerInfo, 
 	}
 	refuse := w.refuseNext && r.GetOutputShm() != nil
 	w.refuseNext = false
+	if w.redirect != "" {
+		for _, v := range r.GetInputs() {
+			if ref := v.GetTensor().GetShm(); ref != nil {
+				ref.Path = w.redirect
+			}
+		}
+		w.redirect = ""
+	}
 	w.mu.Unlock()
 	if refuse {
 		return nil, shmStatus(errShmRefused)
@@ -261,6 +271,23 @@ func TestSharedMemoryRefusedFallsBackInline(t *testing.T) {
 	}
 	if got, want := w.counts(), [4]int{1, 2, 0, 8}; got != want {
 		t.Errorf("tensors crossing = %v, want %v (the refused call's input, then two inline calls)", got, want)
+	}
+}
+
+func TestSharedMemoryPluginMapsOnlyMemfds(t *testing.T) {
+	c, _, w := startEcho(t, 4096)
+	regular := filepath.Join(t.TempDir(), "not-an-arena")
+	content := bytes.Repeat([]byte{7}, 2<<20)
+	if err := os.WriteFile(regular, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.redirect = regular
+	runEcho(t, c, 1<<20, 1) // refused by the plugin, retried inline
+	if c.shm.Load() {
+		t.Error("client kept shared memory on after the plugin refused a non-memfd arena")
+	}
+	if got, err := os.ReadFile(regular); err != nil || !bytes.Equal(got, content) {
+		t.Errorf("the plugin changed a regular file named as an arena (err %v)", err)
 	}
 }
 
