@@ -109,15 +109,20 @@ const maxResizedPixels = 1 << 26
 // one runs the per-image steps and returns channels-first float32 data.
 func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 	var err error
+	if p.DoCenterCrop && int64(p.CropSize.Height)*int64(p.CropSize.Width) > maxResizedPixels {
+		return nil, 0, 0, fmt.Errorf("crop_size %v is over %d pixels", p.CropSize, int64(maxResizedPixels))
+	}
+	cropped := false
 	if p.DoResize {
-		if px, err = p.resize(px); err != nil {
+		var crop [2]int // height, width of a center crop to fold into the resize
+		if p.DoCenterCrop {
+			crop = [2]int{p.CropSize.Height, p.CropSize.Width}
+		}
+		if px, cropped, err = p.resize(px, crop); err != nil {
 			return nil, 0, 0, err
 		}
 	}
-	if p.DoCenterCrop {
-		if int64(p.CropSize.Height)*int64(p.CropSize.Width) > maxResizedPixels {
-			return nil, 0, 0, fmt.Errorf("crop_size %v is over %d pixels", p.CropSize, int64(maxResizedPixels))
-		}
+	if p.DoCenterCrop && !cropped {
 		px = centerCrop(px, p.CropSize.Height, p.CropSize.Width)
 	}
 	C, S, H, W := px.C, px.S, px.H, px.W
@@ -155,25 +160,32 @@ func (p *Processor) one(px *pixels) ([]float32, int, int, error) {
 }
 
 // resize computes the output size as the processor class does and resizes
-// with Pillow's filter.
-func (p *Processor) resize(px *pixels) (*pixels, error) {
+// with Pillow's filter. A center crop of crop (height, width; zero for none)
+// that fits inside the resized image is done by computing only the cropped
+// window (the same pixels centerCrop would keep); cropped reports that.
+func (p *Processor) resize(px *pixels, crop [2]int) (out *pixels, cropped bool, err error) {
 	h, w := px.H, px.W
 	s := p.Size
 	var oh, ow int
 	switch p.Kind {
 	case KindConvNext:
 		if s.hasHW() {
-			return nil, fmt.Errorf("ConvNextImageProcessor wants size {shortest_edge}, got %v", s)
+			return nil, false, fmt.Errorf("ConvNextImageProcessor wants size {shortest_edge}, got %v", s)
 		}
 		se := s.ShortestEdge
 		if se < 384 {
 			short := int(float64(se) / p.CropPct)
 			oh, ow = shortestEdgeSize(h, w, short, 0)
+			if se <= oh && se <= ow {
+				top, left := floorDiv(oh-se, 2), floorDiv(ow-se, 2)
+				r, err := resizeWindow(px, ow, oh, p.Resample, image.Rect(left, top, left+se, top+se))
+				return r, false, err
+			}
 			r, err := resize(px, ow, oh, p.Resample)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			return centerCrop(r, se, se), nil
+			return centerCrop(r, se, se), false, nil
 		}
 		oh, ow = se, se
 	case KindDetr, KindYolos:
@@ -187,7 +199,7 @@ func (p *Processor) resize(px *pixels) (*pixels, error) {
 		case s.hasHW():
 			oh, ow = s.Height, s.Width
 		default:
-			return nil, fmt.Errorf("%s wants size {shortest_edge, longest_edge}, {max_height, max_width} or {height, width}, got %v", p.Kind, s)
+			return nil, false, fmt.Errorf("%s wants size {shortest_edge, longest_edge}, {max_height, max_width} or {height, width}, got %v", p.Kind, s)
 		}
 	case KindDPT:
 		oh, ow = dptSize(h, w, s.Height, s.Width, p.KeepAspectRatio, p.EnsureMultipleOf)
@@ -200,16 +212,22 @@ func (p *Processor) resize(px *pixels) (*pixels, error) {
 		case s.LongestEdge > 0:
 			oh, ow = longestEdgeSize(h, w, s.LongestEdge)
 		default:
-			return nil, fmt.Errorf("size %v has no usable keys", s)
+			return nil, false, fmt.Errorf("size %v has no usable keys", s)
 		}
 	}
 	if oh <= 0 || ow <= 0 {
-		return nil, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d; the image is too small or too elongated for this processor", w, h, s, ow, oh)
+		return nil, false, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d; the image is too small or too elongated for this processor", w, h, s, ow, oh)
 	}
 	if int64(oh)*int64(ow) > maxResizedPixels {
-		return nil, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d, over %d pixels; the image is too elongated for this processor", w, h, s, ow, oh, int64(maxResizedPixels))
+		return nil, false, fmt.Errorf("resizing a %dx%d image with size %v gives %dx%d, over %d pixels; the image is too elongated for this processor", w, h, s, ow, oh, int64(maxResizedPixels))
 	}
-	return resize(px, ow, oh, p.Resample)
+	if crop[0] > 0 && crop[1] > 0 && crop[0] <= oh && crop[1] <= ow {
+		top, left := floorDiv(oh-crop[0], 2), floorDiv(ow-crop[1], 2)
+		r, err := resizeWindow(px, ow, oh, p.Resample, image.Rect(left, top, left+crop[1], top+crop[0]))
+		return r, err == nil, err
+	}
+	r, err := resize(px, ow, oh, p.Resample)
+	return r, false, err
 }
 
 // shortestEdgeSize is transformers.image_transforms.get_resize_output_image_size

@@ -2,6 +2,7 @@ package imageproc
 
 import (
 	"fmt"
+	"image"
 	"math"
 )
 
@@ -229,56 +230,93 @@ func clip8(v int32) uint8 {
 // intermediate image never exists in full; every sample is still computed
 // with Pillow's integer arithmetic, so the result is the same.
 func resize(src *pixels, w, h int, r Resample) (*pixels, error) {
+	return resizeWindow(src, w, h, r, image.Rect(0, 0, w, h))
+}
+
+// resizeWindow is resize followed by cropping to win (inside the w x h
+// result): only the window's samples are computed. Every output sample of
+// Pillow's resampling depends only on its own row's and column's taps, so
+// skipping the others changes nothing in the window.
+func resizeWindow(src *pixels, w, h int, r Resample, win image.Rectangle) (*pixels, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("imageproc: resize target %dx%d must be positive", w, h)
 	}
+	if win.Empty() || !win.In(image.Rect(0, 0, w, h)) {
+		return nil, fmt.Errorf("imageproc: window %v is not inside the %dx%d resize target", win, w, h)
+	}
+	full := win == image.Rect(0, 0, w, h)
 	if src.W == w && src.H == h {
-		if src.S != src.C {
-			return src.compact(), nil
+		if src.S != src.C || !full {
+			return cropWindow(src, win), nil
 		}
 		out := *src
 		out.Pix = append([]uint8(nil), src.Pix...)
 		return &out, nil
 	}
 	if r == Nearest {
-		return resizeNearest(src, w, h), nil
+		return cropWindow(resizeNearest(src, w, h), win), nil
 	}
 	f, err := filterFor(r)
 	if err != nil {
 		return nil, err
 	}
 	C := src.C
-	out := newPixels(w, h, C)
+	ow, oh := win.Dx(), win.Dy()
+	out := newPixels(ow, oh, C)
 	if h == src.H {
-		ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f)
-		parallelRows(h, w*ch.ksize, func(y0, y1 int) {
-			hp := newHPass(src, ch, w)
+		ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f).slice(win.Min.X, win.Max.X)
+		parallelRows(oh, ow*ch.ksize, func(y0, y1 int) {
+			hp := newHPass(src, ch, ow)
 			for ya := y0; ya < y1; ya += 2 {
 				yb := min(ya+1, y1-1)
-				hp.rows(ya, yb, out.Pix[ya*w*C:(ya+1)*w*C], out.Pix[yb*w*C:(yb+1)*w*C])
+				hp.rows(ya+win.Min.Y, yb+win.Min.Y, out.Pix[ya*ow*C:(ya+1)*ow*C], out.Pix[yb*ow*C:(yb+1)*ow*C])
 			}
 		})
 		return out, nil
 	}
-	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f)
-	var ch coeffs
-	vsrc := src
-	if w != src.W {
-		ch = precomputeCoeffs(src.W, 0, float64(src.W), w, f)
-	} else {
-		vsrc = src.compact()
-	}
-	work := w*C*cv.ksize/2 + w*ch.ksize*src.H/h
-	parallelRows(h, work, func(y0, y1 int) {
-		vp := &vpass{n: w * C, cv: cv}
-		if w != src.W {
-			vp.h = newHPass(src, ch, w)
-		} else {
-			vp.src = vsrc
+	cv := precomputeCoeffs(src.H, 0, float64(src.H), h, f).slice(win.Min.Y, win.Max.Y)
+	if w == src.W {
+		// Height only: vertical pass over whole rows, then the columns.
+		vsrc := src.compact()
+		vout := newPixels(w, oh, C)
+		parallelRows(oh, w*C*cv.ksize/2, func(y0, y1 int) {
+			(&vpass{n: w * C, cv: cv, src: vsrc}).run(vout, y0, y1)
+		})
+		if full {
+			return vout, nil
 		}
+		return cropWindow(vout, image.Rect(win.Min.X, 0, win.Max.X, oh)), nil
+	}
+	ch := precomputeCoeffs(src.W, 0, float64(src.W), w, f).slice(win.Min.X, win.Max.X)
+	work := ow*C*cv.ksize/2 + ow*ch.ksize*src.H/h
+	parallelRows(oh, work, func(y0, y1 int) {
+		vp := &vpass{n: ow * C, cv: cv, h: newHPass(src, ch, ow)}
 		vp.run(out, y0, y1)
 	})
 	return out, nil
+}
+
+// slice returns the taps of outputs i0..i1-1.
+func (c coeffs) slice(i0, i1 int) coeffs {
+	return coeffs{ksize: c.ksize, bounds: c.bounds[2*i0 : 2*i1], k: c.k[i0*c.ksize : i1*c.ksize]}
+}
+
+// cropWindow copies win (inside px) into a compact image.
+func cropWindow(px *pixels, win image.Rectangle) *pixels {
+	out := newPixels(win.Dx(), win.Dy(), px.C)
+	C, S := px.C, px.S
+	for y := 0; y < out.H; y++ {
+		row := px.Pix[((win.Min.Y+y)*px.W+win.Min.X)*S:]
+		o := out.Pix[y*out.W*C : (y+1)*out.W*C]
+		if S == C {
+			copy(o, row)
+			continue
+		}
+		for x := 0; x < out.W; x++ {
+			copy(o[x*C:x*C+C], row[x*S:x*S+C])
+		}
+	}
+	return out
 }
 
 // unpack splits a sum of packed values (two samples per int64, a<<32 + b,

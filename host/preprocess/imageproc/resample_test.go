@@ -2,6 +2,7 @@ package imageproc
 
 import (
 	"fmt"
+	"image"
 	"math/rand"
 	"testing"
 )
@@ -131,4 +132,41 @@ func TestParallelRowsPanics(t *testing.T) {
 		}
 	})
 	t.Fatal("parallelRows returned normally")
+}
+
+// TestResizeWindowMatchesCrop checks that computing only a window of the
+// resized image gives the window of the full resize, for every path
+// (both axes, width only, height only, same size, nearest).
+func TestResizeWindowMatchesCrop(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	cases := [][4]int{{301, 203, 224, 150}, {301, 203, 301, 150}, {301, 203, 224, 203}, {301, 203, 301, 203}, {64, 48, 200, 100}}
+	for _, r := range []Resample{Bicubic, Bilinear, Nearest} {
+		for _, sz := range cases {
+			for _, S := range []int{3, 4} {
+				src := &pixels{W: sz[0], H: sz[1], C: 3, S: S, Pix: make([]uint8, sz[0]*sz[1]*S)}
+				for i := range src.Pix {
+					src.Pix[i] = uint8(rng.Intn(256))
+				}
+				full, err := resize(src, sz[2], sz[3], r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for n := 0; n < 4; n++ {
+					x0, y0 := rng.Intn(sz[2]), rng.Intn(sz[3])
+					win := image.Rect(x0, y0, x0+1+rng.Intn(sz[2]-x0), y0+1+rng.Intn(sz[3]-y0))
+					got, err := resizeWindow(src, sz[2], sz[3], r, win)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := cropWindow(full, win)
+					if got.W != want.W || got.H != want.H || string(got.Pix) != string(want.Pix) {
+						t.Fatalf("%v %v S%d window %v: differs from the cropped full resize", r, sz, S, win)
+					}
+				}
+			}
+		}
+	}
+	if _, err := resizeWindow(&pixels{W: 4, H: 4, C: 1, S: 1, Pix: make([]uint8, 16)}, 8, 8, Bilinear, image.Rect(4, 4, 9, 9)); err == nil {
+		t.Fatal("window outside the target accepted")
+	}
 }
