@@ -17,9 +17,52 @@ type Encoding struct {
 	WordIDs           []int
 	AttentionMask     []int
 	SpecialTokensMask []int
+	// SequenceIDs says which input each token comes from: 0 for the first text, 1 for the
+	// pair, -1 for special and padding tokens (HF's sequence_ids with None as -1). It follows
+	// HF's quirks: with no post-processor every token of a single text is 0, padding included.
+	SequenceIDs []int
 	// Overflowing holds the windows cut away by truncation (HF's overflowing), each a full
 	// Encoding with its own special tokens and padding.
 	Overflowing []*Encoding
+
+	// ranges is HF's sequence_ranges: sequence index -> token range, kept until finish.
+	ranges map[int][2]int
+}
+
+// setSequenceID marks all tokens as coming from sequence i (HF's set_sequence_id).
+func (e *Encoding) setSequenceID(i int) {
+	if e.ranges == nil {
+		e.ranges = map[int][2]int{}
+	}
+	e.ranges[i] = [2]int{0, len(e.IDs)}
+}
+
+// finish computes SequenceIDs from the ranges, recursively (HF's get_sequence_ids).
+func (e *Encoding) finish() {
+	n := len(e.IDs)
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = -1
+	}
+	if len(e.ranges) == 0 {
+		for i := range ids {
+			ids[i] = 0
+		}
+	} else {
+		for seq := 0; seq < len(e.ranges); seq++ {
+			r, ok := e.ranges[seq]
+			if !ok {
+				r = [2]int{0, n}
+			}
+			for i := max(r[0], 0); i < r[1] && i < n; i++ {
+				ids[i] = seq
+			}
+		}
+	}
+	e.SequenceIDs = ids
+	for _, o := range e.Overflowing {
+		o.finish()
+	}
 }
 
 // Len is the number of tokens.
@@ -50,6 +93,12 @@ func (e *Encoding) clone() *Encoding {
 		WordIDs:           append([]int(nil), e.WordIDs...),
 		AttentionMask:     append([]int(nil), e.AttentionMask...),
 		SpecialTokensMask: append([]int(nil), e.SpecialTokensMask...),
+	}
+	if e.ranges != nil {
+		c.ranges = make(map[int][2]int, len(e.ranges))
+		for k, v := range e.ranges {
+			c.ranges[k] = v
+		}
 	}
 	for _, o := range e.Overflowing {
 		c.Overflowing = append(c.Overflowing, o.clone())
@@ -138,6 +187,15 @@ func (e *Encoding) mergeWith(pair *Encoding, growingOffsets bool) {
 		n.mergeWith(po.clone(), growingOffsets)
 		over = append(over, n)
 	}
+	if len(pair.ranges) > 0 {
+		if e.ranges == nil {
+			e.ranges = map[int][2]int{}
+		}
+		base := len(e.IDs)
+		for k, r := range pair.ranges {
+			e.ranges[k] = [2]int{base + r[0], base + r[1]}
+		}
+	}
 	shift, bshift := 0, 0
 	if growingOffsets && len(e.Offsets) > 0 {
 		shift = e.Offsets[len(e.Offsets)-1][1]
@@ -196,6 +254,9 @@ func (e *Encoding) pad(target, padID, padTypeID int, padToken string, dir Direct
 	}
 	offs := make([][2]int, k)
 	if dir == Left {
+		for seq, r := range e.ranges {
+			e.ranges[seq] = [2]int{r[0] + k, r[1] + k}
+		}
 		e.IDs = append(rep(padID), e.IDs...)
 		e.TypeIDs = append(rep(padTypeID), e.TypeIDs...)
 		e.Tokens = append(toks, e.Tokens...)

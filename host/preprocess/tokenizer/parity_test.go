@@ -35,6 +35,7 @@ type expEncoding struct {
 	AttentionMask     []int         `json:"attention_mask"`
 	SpecialTokensMask []int         `json:"special_tokens_mask"`
 	WordIDs           []*int        `json:"word_ids"`
+	SequenceIDs       []*int        `json:"sequence_ids"`
 	Overflowing       []expEncoding `json:"overflowing"`
 }
 
@@ -139,6 +140,19 @@ func diffEncoding(got *Encoding, want *expEncoding) string {
 		{"attention_mask", nz(got.AttentionMask), nz(want.AttentionMask)},
 		{"special_tokens_mask", nz(got.SpecialTokensMask), nz(want.SpecialTokensMask)},
 		{"word_ids", nz(got.WordIDs), nz(words)},
+	}
+	if want.SequenceIDs != nil {
+		seqs := make([]int, len(want.SequenceIDs))
+		for i, w := range want.SequenceIDs {
+			seqs[i] = -1
+			if w != nil {
+				seqs[i] = *w
+			}
+		}
+		checks = append(checks, struct {
+			name      string
+			got, want any
+		}{"sequence_ids", nz(got.SequenceIDs), nz(seqs)})
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -9,6 +9,12 @@ type postProcessor interface {
 }
 
 func postProcess(p postProcessor, encs []*Encoding, addSpecial bool) (*Encoding, error) {
+	for i, e := range encs {
+		e.setSequenceID(i)
+		for _, o := range e.Overflowing {
+			o.setSequenceID(i)
+		}
+	}
 	out, err := p.processEncodings(encs, addSpecial)
 	if err != nil {
 		return nil, err
@@ -21,8 +27,9 @@ type specialTok struct {
 	id    int
 }
 
-// wrap builds [before...] + e + [after...] for Bert/Roberta processors.
-func wrapEncoding(e *Encoding, before, after []specialTok, seqType, specialType int) *Encoding {
+// wrapEncoding builds [before...] + e + [after...] for Bert/Roberta processors; the tokens of
+// e form sequence seq.
+func wrapEncoding(e *Encoding, before, after []specialTok, seqType, specialType, seq int) *Encoding {
 	out := &Encoding{}
 	for _, s := range before {
 		out.push(s.id, s.token, [2]int{}, [2]int{}, -1, specialType, true)
@@ -33,8 +40,9 @@ func wrapEncoding(e *Encoding, before, after []specialTok, seqType, specialType 
 	for _, s := range after {
 		out.push(s.id, s.token, [2]int{}, [2]int{}, -1, specialType, true)
 	}
+	out.ranges = map[int][2]int{seq: {len(before), len(before) + len(e.IDs)}}
 	for _, o := range e.Overflowing {
-		out.Overflowing = append(out.Overflowing, wrapEncoding(o, before, after, seqType, specialType))
+		out.Overflowing = append(out.Overflowing, wrapEncoding(o, before, after, seqType, specialType, seq))
 	}
 	return out
 }
@@ -55,9 +63,9 @@ func (b bertProcessing) processEncodings(encs []*Encoding, addSpecial bool) ([]*
 	out := make([]*Encoding, len(encs))
 	for i, e := range encs {
 		if i == 0 {
-			out[i] = wrapEncoding(e, []specialTok{b.cls}, []specialTok{b.sep}, 0, 0)
+			out[i] = wrapEncoding(e, []specialTok{b.cls}, []specialTok{b.sep}, 0, 0, 0)
 		} else {
-			out[i] = wrapEncoding(e, nil, []specialTok{b.sep}, 1, 1)
+			out[i] = wrapEncoding(e, nil, []specialTok{b.sep}, 1, 1, 1)
 		}
 	}
 	return out, nil
@@ -91,9 +99,9 @@ func (r robertaProcessing) processEncodings(encs []*Encoding, addSpecial bool) (
 	out := make([]*Encoding, len(encs))
 	for i, e := range encs {
 		if i == 0 {
-			out[i] = wrapEncoding(e, []specialTok{r.cls}, []specialTok{r.sep}, 0, 0)
+			out[i] = wrapEncoding(e, []specialTok{r.cls}, []specialTok{r.sep}, 0, 0, 0)
 		} else {
-			out[i] = wrapEncoding(e, []specialTok{r.sep}, []specialTok{r.sep}, 0, 0)
+			out[i] = wrapEncoding(e, []specialTok{r.sep}, []specialTok{r.sep}, 0, 0, 1)
 		}
 	}
 	return out, nil
@@ -114,6 +122,9 @@ func (b byteLevelPost) processEncodings(encs []*Encoding, _ bool) ([]*Encoding, 
 				trimOffsets(o, b.addPrefixSpace)
 			}
 		}
+	}
+	for i, e := range encs {
+		e.setSequenceID(i)
 	}
 	return encs, nil
 }
@@ -217,6 +228,7 @@ func (t templateProcessing) processEncodings(encs []*Encoding, addSpecial bool) 
 			}
 			e := encs[i]
 			setTypeIDs(e, p.typeID)
+			e.setSequenceID(i)
 			if uses[i] > 1 {
 				e = e.clone() // the same sequence appears again with other type ids
 			}

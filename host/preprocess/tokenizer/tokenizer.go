@@ -422,11 +422,15 @@ func (t *Tokenizer) encode(a string, b *string, opts EncodeOptions, pad bool) (*
 	} else if len(encs) == 1 {
 		out = ea
 	} else {
+		for i, e := range encs {
+			e.setSequenceID(i)
+		}
 		out = mergeEncodings(encs)
 	}
 	if p := t.paddingFor(opts); p != nil && pad {
 		padEncodings([]*Encoding{out}, p)
 	}
+	out.finish()
 	return out, nil
 }
 
@@ -534,6 +538,9 @@ func (t *Tokenizer) encodeBatch(ctx context.Context, n int, f func(int) (*Encodi
 	}
 	if p := t.paddingFor(opts); p != nil {
 		padEncodings(out, p)
+		for _, e := range out {
+			e.finish()
+		}
 	}
 	return out, nil
 }
