@@ -71,8 +71,11 @@ func (p expTruncParams) toGo() *Truncation {
 }
 
 type expected struct {
-	Cases  []expCase `json:"cases"`
-	Random []struct {
+	VocabSize *int      `json:"vocab_size"`
+	TokenToID [][2]any  `json:"token_to_id"`
+	IDToToken [][2]any  `json:"id_to_token"`
+	Cases     []expCase `json:"cases"`
+	Random    []struct {
 		Text       string   `json:"text"`
 		IDs        []int    `json:"ids"`
 		Offsets    [][2]int `json:"offsets"`
@@ -212,6 +215,30 @@ func TestParity(t *testing.T) {
 				bad++
 				if bad <= 8 {
 					t.Errorf(format, args...)
+				}
+			}
+			if exp.VocabSize != nil {
+				n++
+				if got := tk.VocabSize(); got != *exp.VocabSize {
+					fail("VocabSize: got %d, want %d", got, *exp.VocabSize)
+				}
+			}
+			for _, p := range exp.TokenToID {
+				n++
+				tok, _ := p[0].(string)
+				id, ok := tk.TokenToID(tok)
+				want, wok := p[1].(float64)
+				if ok != wok || ok && id != int(want) {
+					fail("TokenToID(%q): got %d %v, want %v", tok, id, ok, p[1])
+				}
+			}
+			for _, p := range exp.IDToToken {
+				n++
+				id, _ := p[0].(float64)
+				tok, ok := tk.IDToToken(int(id))
+				want, wok := p[1].(string)
+				if ok != wok || tok != want {
+					fail("IDToToken(%v): got %q %v, want %v", p[0], tok, ok, p[1])
 				}
 			}
 			for _, c := range exp.Cases {
