@@ -331,6 +331,21 @@ func (j *jpegDec) dht(seg []byte) error {
 // Bit reader over entropy-coded data: 0xFF00 is a stuffed 0xFF; at any
 // other marker libjpeg supplies zero bits, and so does this reader.
 func (j *jpegDec) fill() {
+	if j.nbits <= 56 && !j.hitMarker && j.pos+8 <= len(j.d) {
+		// Fast path: the bytes needed hold no 0xFF (checked eight at a
+		// time: a zero byte of ^w is an 0xFF; the test may also flag a
+		// byte before a real one, which only sends us to the loop below).
+		w := binary.BigEndian.Uint64(j.d[j.pos:])
+		n := (56-j.nbits)/8 + 1
+		x := ^w
+		ff := (x - 0x0101010101010101) & ^x & 0x8080808080808080
+		if ff>>(64-8*n) == 0 {
+			j.acc |= w >> (64 - 8*n) << (64 - j.nbits - 8*n)
+			j.pos += int(n)
+			j.nbits += 8 * n
+			return
+		}
+	}
 	for j.nbits <= 56 {
 		var c byte
 		if !j.hitMarker && j.pos < len(j.d) {
