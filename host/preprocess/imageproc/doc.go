@@ -48,6 +48,21 @@
 // PIL's convert("L") does instead (ITU-R 601-2 luma, Pillow's integer
 // rounding), for one-channel models such as MNIST.
 //
+// # Performance
+//
+// The pipeline works on raw pixel slices throughout (no per-pixel
+// image.Image calls for the decoded types): Preprocess reads a decoded
+// *image.NRGBA in place, fancy 4:2:0 upsampling is fused with the colour
+// conversion, sequential JPEG scans are inverse-transformed one MCU row at a
+// time, the resampler does two of Pillow's int32 multiply-adds per int64
+// operation (exact: see unpack) and computes only the window a following
+// center crop keeps, and rescale+normalize is a 256-entry table per channel.
+// Colour conversion and resampling split their rows across up to GOMAXPROCS
+// goroutines; each row is computed by exactly one goroutine with the same
+// arithmetic, so results do not depend on the split (set GOMAXPROCS=1 for
+// single-threaded work). BENCHMARKS.md has the measurements against
+// transformers.
+//
 // Known transformers quirk avoided: its channel-dimension inference takes a
 // 1xN or 3xN HWC image for channels-first; Go images carry no such
 // ambiguity, and the fixtures pass input_data_format="channels_last".
