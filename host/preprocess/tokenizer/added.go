@@ -5,8 +5,8 @@ import (
 	"unicode"
 )
 
-// AddedToken is an entry of tokenizer.json's added_tokens.
-type AddedToken struct {
+// addedToken is an entry of tokenizer.json's added_tokens.
+type addedToken struct {
 	ID         int    `json:"id"`
 	Content    string `json:"content"`
 	SingleWord bool   `json:"single_word"`
@@ -60,7 +60,7 @@ func (m *matcher) next(s string, from int) (start, end, id int, ok bool) {
 // addedVocab is HF's AddedVocabulary.
 type addedVocab struct {
 	byContent map[string]int
-	byID      map[int]AddedToken
+	byID      map[int]addedToken
 	special   map[string]bool
 	plain     *matcher // tokens with normalized=false, matched on the raw text
 	norm      *matcher // tokens with normalized=true, matched on normalized text
@@ -72,9 +72,9 @@ func rustWord(r rune) bool {
 		unicode.Is(unicode.Pc, r) || r == 0x200C || r == 0x200D
 }
 
-func newAddedVocab(tokens []AddedToken, m model, nz normalizer) (*addedVocab, error) {
-	a := &addedVocab{byContent: map[string]int{}, byID: map[int]AddedToken{}, special: map[string]bool{}}
-	var specials, classics []AddedToken
+func newAddedVocab(tokens []addedToken, m model, nz normalizer) (*addedVocab, error) {
+	a := &addedVocab{byContent: map[string]int{}, byID: map[int]addedToken{}, special: map[string]bool{}}
+	var specials, classics []addedToken
 	for _, t := range tokens {
 		if t.Special && t.Content != "" && !a.special[t.Content] {
 			specials = append(specials, t)
