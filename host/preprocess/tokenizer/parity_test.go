@@ -75,7 +75,12 @@ type expected struct {
 	TokenToID [][2]any  `json:"token_to_id"`
 	IDToToken [][2]any  `json:"id_to_token"`
 	Cases     []expCase `json:"cases"`
-	Random    []struct {
+	Pretok    []struct {
+		expEncoding
+		Words     []string `json:"words"`
+		PairWords []string `json:"pair_words"`
+	} `json:"pretokenized"`
+	Random []struct {
 		Text       string   `json:"text"`
 		IDs        []int    `json:"ids"`
 		Offsets    [][2]int `json:"offsets"`
@@ -293,6 +298,24 @@ func TestParity(t *testing.T) {
 				n++
 				if got, _ := tk.Decode(c.IDs, DecodeOptions{SkipSpecialTokens: true}); got != c.DecodeSkip {
 					fail("decode random %v: got %q, want %q", c.IDs, got, c.DecodeSkip)
+				}
+			}
+			for _, c := range exp.Pretok {
+				n++
+				var e *Encoding
+				var err error
+				opts := EncodeOptions{NoTruncation: true, NoPadding: true}
+				if c.PairWords != nil {
+					e, err = tk.EncodeWordsPair(c.Words, c.PairWords, opts)
+				} else {
+					e, err = tk.EncodeWords(c.Words, opts)
+				}
+				if err != nil {
+					fail("encode words %q/%q: %v", c.Words, c.PairWords, err)
+					continue
+				}
+				if d := diffEncoding(e, &c.expEncoding); d != "" {
+					fail("encode words %q/%q: %s", c.Words, c.PairWords, d)
 				}
 			}
 			for _, c := range exp.Pairs {

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -268,8 +269,39 @@ func checkUTF8(s, what string) error {
 	return nil
 }
 
-// encodeSequence runs added tokens, normalizer, pre-tokenizer and model on one text.
-func (t *Tokenizer) encodeSequence(text string, typeID int) (*Encoding, error) {
+// input is one side of an Encode call: a text, or words (is_pretokenized).
+type input struct {
+	text    string
+	words   []string
+	isWords bool
+}
+
+// encodeInput encodes one side; each word of a pre-split input is encoded on its own with its
+// index as word id and offsets relative to the word, as HF does.
+func (t *Tokenizer) encodeInput(in input, typeID int, what string) (*Encoding, error) {
+	if !in.isWords {
+		if err := checkUTF8(in.text, what); err != nil {
+			return nil, err
+		}
+		return t.encodeSequence(in.text, typeID, -1)
+	}
+	parts := make([]*Encoding, 0, len(in.words))
+	for i, w := range in.words {
+		if err := checkUTF8(w, fmt.Sprintf("%s word %d", what, i)); err != nil {
+			return nil, err
+		}
+		e, err := t.encodeSequence(w, typeID, i)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, e)
+	}
+	return mergeEncodings(parts), nil
+}
+
+// encodeSequence runs added tokens, normalizer, pre-tokenizer and model on one text. wordIdx,
+// when not -1, is the word id of every token (pre-split input).
+func (t *Tokenizer) encodeSequence(text string, typeID, wordIdx int) (*Encoding, error) {
 	p, err := t.added.extractAndNormalize(t.normalizer, text)
 	if err != nil {
 		return nil, err
@@ -342,7 +374,11 @@ func (t *Tokenizer) encodeSequence(text string, typeID int) (*Encoding, error) {
 			if o, ok := s.n.normToOrig(tk.offsets); ok {
 				bo = [2]int{base + o.start, base + o.end}
 			}
-			e.push(tk.id, tk.value, conv(bo), bo, idx, typeID, false)
+			w := idx
+			if wordIdx >= 0 {
+				w = wordIdx
+			}
+			e.push(tk.id, tk.value, conv(bo), bo, w, typeID, false)
 		}
 	}
 	return e, nil
@@ -350,12 +386,24 @@ func (t *Tokenizer) encodeSequence(text string, typeID int) (*Encoding, error) {
 
 // Encode encodes one text.
 func (t *Tokenizer) Encode(text string, opts EncodeOptions) (*Encoding, error) {
-	return t.encode(text, nil, opts, true)
+	return t.encode(input{text: text}, nil, opts, true)
 }
 
 // EncodePair encodes a pair of texts (e.g. question and context) into one sequence.
 func (t *Tokenizer) EncodePair(a, b string, opts EncodeOptions) (*Encoding, error) {
-	return t.encode(a, &b, opts, true)
+	return t.encode(input{text: a}, &input{text: b}, opts, true)
+}
+
+// EncodeWords encodes a text already split into words (HF's is_pretokenized=True, transformers'
+// is_split_into_words): every word goes through the whole pipeline on its own, WordIDs are the
+// word indexes and Offsets/ByteOffsets are relative to each word.
+func (t *Tokenizer) EncodeWords(words []string, opts EncodeOptions) (*Encoding, error) {
+	return t.encode(input{words: words, isWords: true}, nil, opts, true)
+}
+
+// EncodeWordsPair is EncodeWords for a pair of pre-split texts.
+func (t *Tokenizer) EncodeWordsPair(a, b []string, opts EncodeOptions) (*Encoding, error) {
+	return t.encode(input{words: a, isWords: true}, &input{words: b, isWords: true}, opts, true)
 }
 
 func (t *Tokenizer) truncationFor(opts EncodeOptions) *Truncation {
@@ -378,20 +426,14 @@ func (t *Tokenizer) paddingFor(opts EncodeOptions) *Padding {
 	return t.padding
 }
 
-func (t *Tokenizer) encode(a string, b *string, opts EncodeOptions, pad bool) (*Encoding, error) {
-	if err := checkUTF8(a, "text"); err != nil {
-		return nil, err
-	}
-	ea, err := t.encodeSequence(a, 0)
+func (t *Tokenizer) encode(a input, b *input, opts EncodeOptions, pad bool) (*Encoding, error) {
+	ea, err := t.encodeInput(a, 0, "text")
 	if err != nil {
 		return nil, err
 	}
 	var eb *Encoding
 	if b != nil {
-		if err := checkUTF8(*b, "pair text"); err != nil {
-			return nil, err
-		}
-		if eb, err = t.encodeSequence(*b, 1); err != nil {
+		if eb, err = t.encodeInput(*b, 1, "pair text"); err != nil {
 			return nil, err
 		}
 	}
@@ -515,14 +557,13 @@ func padEncodings(encs []*Encoding, p *Padding) {
 // EncodeBatch encodes texts in parallel and pads them together (HF's encode_batch). The
 // context cancels the remaining work.
 func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, opts EncodeOptions) ([]*Encoding, error) {
-	return t.encodeBatch(ctx, len(texts), func(i int) (*Encoding, error) { return t.encode(texts[i], nil, opts, true) }, opts)
+	return t.encodeBatch(ctx, len(texts), func(i int) (*Encoding, error) { return t.encode(input{text: texts[i]}, nil, opts, true) }, opts)
 }
 
 // EncodePairBatch encodes pairs of texts in parallel and pads them together.
 func (t *Tokenizer) EncodePairBatch(ctx context.Context, pairs [][2]string, opts EncodeOptions) ([]*Encoding, error) {
 	return t.encodeBatch(ctx, len(pairs), func(i int) (*Encoding, error) {
-		b := pairs[i][1]
-		return t.encode(pairs[i][0], &b, opts, true)
+		return t.encode(input{text: pairs[i][0]}, &input{text: pairs[i][1]}, opts, true)
 	}, opts)
 }
 
