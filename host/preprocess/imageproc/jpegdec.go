@@ -78,6 +78,7 @@ type jpegComp struct {
 	cw, ch       int     // downsampled size in samples
 	coef         []int16 // all blocks, for progressive and non-interleaved scans
 	rowCoef      []int16 // one MCU row of blocks, for a streamed scan
+	rowEOB       []uint8 // per rowCoef block: highest zigzag index decoded
 	pred         int32
 	dcTab, acTab int
 }
@@ -496,6 +497,7 @@ func (j *jpegDec) sos(seg []byte) error {
 		j.allocPlanes()
 		for _, c := range scomps {
 			c.rowCoef = make([]int16, c.bw*c.v*64)
+			c.rowEOB = make([]uint8, c.bw*c.v)
 		}
 	} else {
 		for _, c := range scomps {
@@ -507,14 +509,16 @@ func (j *jpegDec) sos(seg []byte) error {
 	decodeBlock := func(c *jpegComp, bx, by int) error {
 		var blk []int16
 		if stream {
-			i := ((by%c.v)*c.bw + bx) * 64
-			blk = c.rowCoef[i : i+64]
-		} else {
-			blk = c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
+			i := (by%c.v)*c.bw + bx
+			last, err := j.baselineBlock(c, c.rowCoef[i*64:i*64+64])
+			c.rowEOB[i] = uint8(last)
+			return err
 		}
+		blk = c.coef[(by*c.bw+bx)*64 : (by*c.bw+bx)*64+64]
 		switch {
 		case !j.progressive:
-			return j.baselineBlock(c, blk)
+			_, err := j.baselineBlock(c, blk)
+			return err
 		case ss == 0 && ah == 0:
 			t, err := j.decodeHuff(j.dc[c.dcTab])
 			if err != nil {
@@ -573,7 +577,7 @@ func (j *jpegDec) sos(seg []byte) error {
 		}
 		if stream && mxi == mx-1 {
 			for i, c := range j.comps {
-				j.idctRows(c, j.planes[i], c.rowCoef, myi*c.v, (myi+1)*c.v)
+				j.idctRows(c, j.planes[i], c.rowCoef, c.rowEOB, myi*c.v, (myi+1)*c.v)
 				clear(c.rowCoef)
 			}
 		}
@@ -581,7 +585,7 @@ func (j *jpegDec) sos(seg []byte) error {
 	if stream {
 		j.streamed = true
 		for _, c := range scomps {
-			c.rowCoef = nil
+			c.rowCoef, c.rowEOB = nil, nil
 		}
 	}
 	// Continue marker parsing after the scan data.
@@ -625,10 +629,12 @@ func (j *jpegDec) receiveExtend(s uint) int32 {
 	return v + ((v - (1 << (s - 1))) >> 31 & (1 - (1 << s)))
 }
 
-func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
+// baselineBlock decodes one sequential block into blk (zeroed by the
+// caller) and returns the highest zigzag index it wrote.
+func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) (int, error) {
 	dct, act := j.dc[c.dcTab], j.ac[c.acTab]
 	if dct == nil || !dct.ok || act == nil || !act.ok {
-		return errors.New("scan uses an undefined Huffman table")
+		return 0, errors.New("scan uses an undefined Huffman table")
 	}
 	b := (*[64]int16)(blk[:64])
 	// A symbol (<= 16 bits) and its value (<= 15 bits) fit in 31 bits, and
@@ -641,6 +647,7 @@ func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
 	}
 	b[0] = int16(c.pred)
 	zz := &zigzag
+	last := 0
 	for k := 1; k < 64; k++ {
 		if j.nbits < 31 {
 			j.fill()
@@ -656,8 +663,9 @@ func (j *jpegDec) baselineBlock(c *jpegComp, blk []int16) error {
 		}
 		k += r
 		b[zz[min(k, 79)]&63] = int16(j.receiveExtend(s))
+		last = min(k, 63)
 	}
-	return nil
+	return last, nil
 }
 
 func (j *jpegDec) acFirst(c *jpegComp, blk []int16, ss, se int, al uint) error {
@@ -832,26 +840,37 @@ func idctIslow(coefs []int16, q *[64]int32, out []uint8, stride int) {
 		hi |= v
 	}
 	if hi == 0 && coef[1]|coef[8]|coef[9] != 0 {
-		var c0, c1 [8]int32
-		idctCol2(&c0, int64(int32(coef[0])*q[0]), int64(int32(coef[8])*q[8]))
-		idctCol2(&c1, int64(int32(coef[1])*q[1]), int64(int32(coef[9])*q[9]))
-		for r := 0; r < 8; r++ {
-			idctRow2((*[8]uint8)(out[r*stride:r*stride+8]), int64(c0[r]), int64(c1[r]))
-		}
+		idct2x2(coef, q, out, stride)
 		return
 	}
 	if hi == 0 {
-		// DC only: both passes reduce to one value (same arithmetic as the
-		// general path's zero-column and zero-row shortcuts).
-		dc := (int32(coef[0]) * q[0]) << islowPass1Bits
-		v := idctRangeLimit[((int64(dc)+(1<<(islowPass1Bits+3-1)))>>(islowPass1Bits+3))&1023]
-		v8 := uint64(v) * 0x0101010101010101
-		for r := 0; r < 8; r++ {
-			binary.LittleEndian.PutUint64(out[r*stride:], v8)
-		}
+		idctDC(coef, q, out, stride)
 		return
 	}
 	idctIslowFull(coef, q, out, stride)
+}
+
+// idct2x2 is jpeg_idct_islow for a block whose only non-zero coefficients
+// are at positions 0, 1, 8 and 9.
+func idct2x2(coef *[64]int16, q *[64]int32, out []uint8, stride int) {
+	var c0, c1 [8]int32
+	idctCol2(&c0, int64(int32(coef[0])*q[0]), int64(int32(coef[8])*q[8]))
+	idctCol2(&c1, int64(int32(coef[1])*q[1]), int64(int32(coef[9])*q[9]))
+	for r := 0; r < 8; r++ {
+		idctRow2((*[8]uint8)(out[r*stride:r*stride+8]), int64(c0[r]), int64(c1[r]))
+	}
+}
+
+// idctDC is jpeg_idct_islow for a block whose AC coefficients are all zero.
+// Both passes reduce to one value (the same arithmetic as the general
+// path's zero-column and zero-row shortcuts).
+func idctDC(coef *[64]int16, q *[64]int32, out []uint8, stride int) {
+	dc := (int32(coef[0]) * q[0]) << islowPass1Bits
+	v := idctRangeLimit[((int64(dc)+(1<<(islowPass1Bits+3-1)))>>(islowPass1Bits+3))&1023]
+	v8 := uint64(v) * 0x0101010101010101
+	for r := 0; r < 8; r++ {
+		binary.LittleEndian.PutUint64(out[r*stride:], v8)
+	}
 }
 
 // idctIslowFull is jpeg_idct_islow without the whole-block shortcuts (it
@@ -1004,14 +1023,28 @@ func (j *jpegDec) allocPlanes() {
 // idctRows inverse-transforms block rows by0..by1-1 of component c from
 // coef (whose first block is block row by0's first) into plane p. Only
 // blocks covering the downsampled image are needed.
-func (j *jpegDec) idctRows(c *jpegComp, p *chromaPlane, coef []int16, by0, by1 int) {
+// eob, when not nil, holds each block's highest decoded zigzag index.
+func (j *jpegDec) idctRows(c *jpegComp, p *chromaPlane, coef []int16, eob []uint8, by0, by1 int) {
 	q := &j.qt[c.tq]
 	nbx, nby := (c.cw+7)/8, (c.ch+7)/8
 	pw := p.stride
 	for by := by0; by < min(by1, nby); by++ {
 		for bx := 0; bx < nbx; bx++ {
 			i := ((by-by0)*c.bw + bx) * 64
-			idctIslow(coef[i:i+64], q, p.p[by*8*pw+bx*8:], pw)
+			out := p.p[by*8*pw+bx*8:]
+			if eob == nil {
+				idctIslow(coef[i:i+64], q, out, pw)
+				continue
+			}
+			blk := (*[64]int16)(coef[i : i+64])
+			// Zigzag indices 0..4 are positions 0, 1, 8, 16, 9.
+			if e := eob[i/64]; e > 4 || blk[16] != 0 {
+				idctIslowFull(blk, q, out, pw)
+			} else if blk[1]|blk[8]|blk[9] != 0 {
+				idct2x2(blk, q, out, pw)
+			} else {
+				idctDC(blk, q, out, pw)
+			}
 		}
 	}
 }
@@ -1037,7 +1070,7 @@ func (j *jpegDec) output() (image.Image, error) {
 		parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
 			for i, c := range j.comps {
 				by0 := m0 * c.v
-				j.idctRows(c, j.planes[i], c.coef[by0*c.bw*64:], by0, m1*c.v)
+				j.idctRows(c, j.planes[i], c.coef[by0*c.bw*64:], nil, by0, m1*c.v)
 			}
 		})
 	}
