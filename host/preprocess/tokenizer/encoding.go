@@ -25,16 +25,36 @@ type Encoding struct {
 	// Encoding with its own special tokens and padding.
 	Overflowing []*Encoding
 
-	// ranges is HF's sequence_ranges: sequence index -> token range, kept until finish.
-	ranges map[int][2]int
+	// ranges is HF's sequence_ranges (a map from sequence index, 0 or 1, to a token range),
+	// kept until finish.
+	ranges seqRanges
+}
+
+// seqRanges is a two-entry map from sequence index to token range.
+type seqRanges struct {
+	set [2]bool
+	r   [2][2]int
+}
+
+func (s *seqRanges) len() int {
+	n := 0
+	for _, x := range s.set {
+		if x {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *seqRanges) put(seq int, r [2]int) {
+	if seq >= 0 && seq < 2 {
+		s.set[seq], s.r[seq] = true, r
+	}
 }
 
 // setSequenceID marks all tokens as coming from sequence i (HF's set_sequence_id).
 func (e *Encoding) setSequenceID(i int) {
-	if e.ranges == nil {
-		e.ranges = map[int][2]int{}
-	}
-	e.ranges[i] = [2]int{0, len(e.IDs)}
+	e.ranges.put(i, [2]int{0, len(e.IDs)})
 }
 
 // finish computes SequenceIDs from the ranges, recursively (HF's get_sequence_ids).
@@ -44,15 +64,15 @@ func (e *Encoding) finish() {
 	for i := range ids {
 		ids[i] = -1
 	}
-	if len(e.ranges) == 0 {
+	if e.ranges.len() == 0 {
 		for i := range ids {
 			ids[i] = 0
 		}
 	} else {
-		for seq := 0; seq < len(e.ranges); seq++ {
-			r, ok := e.ranges[seq]
-			if !ok {
-				r = [2]int{0, n}
+		for seq := 0; seq < e.ranges.len(); seq++ {
+			r := [2]int{0, n}
+			if e.ranges.set[seq] {
+				r = e.ranges.r[seq]
 			}
 			for i := max(r[0], 0); i < r[1] && i < n; i++ {
 				ids[i] = seq
@@ -94,12 +114,7 @@ func (e *Encoding) clone() *Encoding {
 		AttentionMask:     append([]int(nil), e.AttentionMask...),
 		SpecialTokensMask: append([]int(nil), e.SpecialTokensMask...),
 	}
-	if e.ranges != nil {
-		c.ranges = make(map[int][2]int, len(e.ranges))
-		for k, v := range e.ranges {
-			c.ranges[k] = v
-		}
-	}
+	c.ranges = e.ranges
 	for _, o := range e.Overflowing {
 		c.Overflowing = append(c.Overflowing, o.clone())
 	}
@@ -187,13 +202,11 @@ func (e *Encoding) mergeWith(pair *Encoding, growingOffsets bool) {
 		n.mergeWith(po.clone(), growingOffsets)
 		over = append(over, n)
 	}
-	if len(pair.ranges) > 0 {
-		if e.ranges == nil {
-			e.ranges = map[int][2]int{}
-		}
-		base := len(e.IDs)
-		for k, r := range pair.ranges {
-			e.ranges[k] = [2]int{base + r[0], base + r[1]}
+	base := len(e.IDs)
+	for k := range pair.ranges.set {
+		if pair.ranges.set[k] {
+			r := pair.ranges.r[k]
+			e.ranges.put(k, [2]int{base + r[0], base + r[1]})
 		}
 	}
 	shift, bshift := 0, 0
@@ -254,8 +267,11 @@ func (e *Encoding) pad(target, padID, padTypeID int, padToken string, dir Direct
 	}
 	offs := make([][2]int, k)
 	if dir == Left {
-		for seq, r := range e.ranges {
-			e.ranges[seq] = [2]int{r[0] + k, r[1] + k}
+		for seq := range e.ranges.set {
+			if e.ranges.set[seq] {
+				r := e.ranges.r[seq]
+				e.ranges.r[seq] = [2]int{r[0] + k, r[1] + k}
+			}
 		}
 		e.IDs = append(rep(padID), e.IDs...)
 		e.TypeIDs = append(rep(padTypeID), e.TypeIDs...)

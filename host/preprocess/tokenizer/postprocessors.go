@@ -40,7 +40,7 @@ func wrapEncoding(e *Encoding, before, after []specialTok, seqType, specialType,
 	for _, s := range after {
 		out.push(s.id, s.token, [2]int{}, [2]int{}, -1, specialType, true)
 	}
-	out.ranges = map[int][2]int{seq: {len(before), len(before) + len(e.IDs)}}
+	out.ranges.put(seq, [2]int{len(before), len(before) + len(e.IDs)})
 	for _, o := range e.Overflowing {
 		out.Overflowing = append(out.Overflowing, wrapEncoding(o, before, after, seqType, specialType, seq))
 	}
