@@ -218,19 +218,6 @@ func (n *normString) prepend(s string) {
 	n.transformRange(span{0, sz}, dest, 0)
 }
 
-// appendStr inserts s after the last character, aligned to that character.
-func (n *normString) appendStr(s string) {
-	if n.normalized == "" || s == "" {
-		return
-	}
-	last, sz := utf8.DecodeLastRuneInString(n.normalized)
-	dest := []change{{last, 0}}
-	for _, r := range s {
-		dest = append(dest, change{r, 1})
-	}
-	n.transformRange(span{len(n.normalized) - sz, len(n.normalized)}, dest, 0)
-}
-
 // lrstrip removes leading and/or trailing whitespace (Rust char::is_whitespace).
 func (n *normString) lrstrip(left, right bool) {
 	s := n.normalized

@@ -105,26 +105,6 @@ func (l literalFinder) find(s string, from int) (int, int, bool, error) {
 	return from + i, from + i + len(l), true, nil
 }
 
-// regexFinder runs an arbitrary Oniguruma-style regex on regexp2.
-type regexFinder struct {
-	re *regexp2.Regexp
-}
-
-func (r regexFinder) find(s string, from int) (int, int, bool, error) {
-	// regexp2 works on runes: convert byte positions.
-	rs := []rune(s[from:])
-	m, err := r.re.FindRunesMatch(rs)
-	if err != nil {
-		return 0, 0, false, errorf("regex %q: %v", r.re.String(), err)
-	}
-	if m == nil {
-		return 0, 0, false, nil
-	}
-	st := from + len(string(rs[:m.Index]))
-	en := st + len(string(rs[m.Index:m.Index+m.Length]))
-	return st, en, true, nil
-}
-
 // regexAllPattern runs a regexp2 regex over the whole string once (faster than restarting).
 type regexAllPattern struct{ re *regexp2.Regexp }
 

@@ -268,11 +268,3 @@ func (s postProcessorSeq) processEncodings(encs []*Encoding, addSpecial bool) ([
 	}
 	return encs, nil
 }
-
-// defaultPost merges a pair without special tokens (no post_processor in tokenizer.json).
-type defaultPost struct{}
-
-func (defaultPost) addedTokens(bool) int { return 0 }
-func (defaultPost) processEncodings(encs []*Encoding, _ bool) ([]*Encoding, error) {
-	return encs, nil
-}
