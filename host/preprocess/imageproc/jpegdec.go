@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 )
 
 // This file is a JPEG decoder written to give the same pixels as
@@ -102,7 +103,10 @@ type jpegDec struct {
 	maxPixels   int64
 	eobrun      int32
 	planes      []*chromaPlane // decoded samples per component
-	streamed    bool           // an interleaved sequential scan has filled planes
+	outImg      image.Image    // the decoded image, once converter has made it
+	conv        func(y0, y1 int)
+	convDone    int  // output rows already converted
+	streamed    bool // an interleaved sequential scan has filled planes
 	// bit reader
 	acc       uint64
 	nbits     uint
@@ -493,8 +497,39 @@ func (j *jpegDec) sos(seg []byte) error {
 	// the sample planes: the coefficients of the whole image are never
 	// stored. Other scans keep every block's coefficients for output.
 	stream := !j.progressive && ns == len(j.comps) && !j.streamed
+	var pipe chan int
 	if stream {
 		j.allocPlanes()
+		j.outImg, j.conv = j.converter()
+		j.convDone = 0
+		if runtime.GOMAXPROCS(0) > 1 && int64(j.w)*int64(j.h) >= minParallelWork {
+			// Convert on a second goroutine, a few rows behind the
+			// decoder: it gets each row range once the planes hold it.
+			pipe = make(chan int, my+1) // one send per MCU row: never blocks
+			pipeDone := make(chan any, 1)
+			go func(conv func(y0, y1 int)) {
+				var perr any
+				defer func() {
+					if r := recover(); r != nil {
+						perr = r
+					}
+					pipeDone <- perr
+				}()
+				done := 0
+				for safe := range pipe {
+					conv(done, safe)
+					done = safe
+				}
+			}(j.conv)
+			defer func() {
+				close(pipe)
+				// A panic in the converter resurfaces here, where the
+				// decoder's recover turns it into an error.
+				if p := <-pipeDone; p != nil {
+					panic(p)
+				}
+			}()
+		}
 		for _, c := range scomps {
 			c.rowCoef = make([]int16, c.bw*c.v*64)
 			c.rowEOB = make([]uint8, c.bw*c.v)
@@ -579,6 +614,21 @@ func (j *jpegDec) sos(seg []byte) error {
 			for i, c := range j.comps {
 				j.idctRows(c, j.planes[i], c.rowCoef, c.rowEOB, myi*c.v, (myi+1)*c.v)
 				clear(c.rowCoef)
+			}
+			// Output rows whose upsampling inputs (up to one downsampled
+			// row below) are now decoded are converted while they are in
+			// cache; output converts the rest.
+			safe := min((myi+1)*j.vmax*8-j.vmax, j.h)
+			if ns == 1 {
+				safe = min((myi+1)*8, j.h)
+			}
+			if safe > j.convDone {
+				if pipe != nil {
+					pipe <- safe
+				} else {
+					j.conv(j.convDone, safe)
+				}
+				j.convDone = safe
 			}
 		}
 	}
@@ -1050,33 +1100,47 @@ func (j *jpegDec) idctRows(c *jpegComp, p *chromaPlane, coef []int16, eob []uint
 }
 
 func (j *jpegDec) output() (image.Image, error) {
-	W, H := j.w, j.h
 	for _, c := range j.comps {
 		if !j.qtSet[c.tq] {
 			return nil, errors.New("component uses an undefined quantization table")
 		}
 	}
-	if !j.streamed {
-		j.allocPlanes()
-		for _, c := range j.comps {
-			if c.coef == nil {
-				// No scan carried this component: libjpeg leaves its
-				// coefficients zero.
-				c.coef = make([]int16, c.bw*c.bh*64)
+	if j.conv == nil {
+		if !j.streamed {
+			j.allocPlanes()
+			for _, c := range j.comps {
+				if c.coef == nil {
+					// No scan carried this component: libjpeg leaves its
+					// coefficients zero.
+					c.coef = make([]int16, c.bw*c.bh*64)
+				}
 			}
+			// Inverse DCT, split by MCU rows: each block is transformed by
+			// exactly one goroutine, into its own place in the planes.
+			parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
+				for i, c := range j.comps {
+					by0 := m0 * c.v
+					j.idctRows(c, j.planes[i], c.coef[by0*c.bw*64:], nil, by0, m1*c.v)
+				}
+			})
 		}
-		// Inverse DCT, split by MCU rows: each block is transformed by
-		// exactly one goroutine, into its own place in the planes.
-		parallelRows(j.mcuy, 64*j.hmax*j.vmax*j.mcux*len(j.comps), func(m0, m1 int) {
-			for i, c := range j.comps {
-				by0 := m0 * c.v
-				j.idctRows(c, j.planes[i], c.coef[by0*c.bw*64:], nil, by0, m1*c.v)
-			}
-		})
+		j.outImg, j.conv = j.converter()
+		j.convDone = 0
 	}
+	// The rows a streamed scan has not converted yet (all rows otherwise),
+	// split by rows across goroutines.
+	done := j.convDone
+	parallelRows(j.h-done, 4*j.w, func(y0, y1 int) { j.conv(done+y0, done+y1) })
+	j.convDone = j.h
+	return j.outImg, nil
+}
+
+// converter makes the output image and returns a function that upsamples
+// and colour-converts output rows y0..y1-1 from the planes into it. Calls
+// for disjoint row ranges may run concurrently; each uses its own scratch.
+func (j *jpegDec) converter() (image.Image, func(y0, y1 int)) {
+	W, H := j.w, j.h
 	cps := j.planes
-	// Upsampling and colour conversion, split by output rows; each
-	// goroutine has its own scratch lines.
 	var out image.Image
 	var rowFn func(y int, r [][]uint8)
 	switch len(j.comps) {
@@ -1102,14 +1166,13 @@ func (j *jpegDec) output() (image.Image, error) {
 		if !rgb && cps[0].hs == 1 && cps[0].vs == 1 && cps[1].isFancyH2V2() && cps[2].isFancyH2V2() {
 			// The common 4:2:0 case, upsampled and converted in one pass.
 			cb, cr, yp := cps[1], cps[2], cps[0]
-			parallelRows(H, 4*W, func(y0, y1 int) {
+			return m, func(y0, y1 int) {
 				for y := y0; y < y1; y++ {
 					cbN, cbF := cb.h2v2Rows(y)
 					crN, crF := cr.h2v2Rows(y)
 					yccRowH2V2(m.Pix[y*m.Stride:y*m.Stride+4*W], yp.p[y*yp.stride:y*yp.stride+W], cbN, cbF, crN, crF, cb.cw)
 				}
-			})
-			return out, nil
+			}
 		}
 		rowFn = func(y int, r [][]uint8) {
 			pix := m.Pix[y*m.Stride : y*m.Stride+4*W]
@@ -1122,7 +1185,7 @@ func (j *jpegDec) output() (image.Image, error) {
 			yccToNRGBA(pix, r[0][:W], r[1], r[2])
 		}
 	}
-	parallelRows(H, 4*W, func(y0, y1 int) {
+	return out, func(y0, y1 int) {
 		own := make([]chromaPlane, len(cps))
 		lines := make([][]uint8, len(cps))
 		r := make([][]uint8, len(cps))
@@ -1137,8 +1200,7 @@ func (j *jpegDec) output() (image.Image, error) {
 			}
 			rowFn(y, r)
 		}
-	})
-	return out, nil
+	}
 }
 
 // cmykRow converts one row of a 4-component JPEG to Pillow's CMYK: libjpeg
