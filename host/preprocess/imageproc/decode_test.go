@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"image"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -323,5 +324,27 @@ func TestWebPAnimatedPath(t *testing.T) {
 	}
 	if webpAnimated(fixtureFile(t, "rgb_333x500.webp")) {
 		t.Error("still WebP detected as animated")
+	}
+}
+
+// TestJPEGLargeCorrupt runs damaged copies of the 1024x768 JPEG through the
+// decoder: large enough for the row-parallel paths (converter goroutine,
+// parallel rows), they must give an error or an image, never a crash or a
+// hang.
+func TestJPEGLargeCorrupt(t *testing.T) {
+	data := fixtureFile(t, "rgb_1024x768.jpg")
+	if _, err := decodeJPEGCompat(data[:len(data)*6/10], 1<<30); err == nil {
+		t.Error("truncated JPEG decoded without error")
+	}
+	rng := rand.New(rand.NewSource(5))
+	for n := 0; n < 8; n++ {
+		d := append([]byte(nil), data...)
+		for i := 0; i < 20; i++ {
+			d[600+rng.Intn(len(d)-600)] = byte(rng.Intn(256))
+		}
+		img, err := decodeJPEGCompat(d, 1<<30)
+		if err == nil && img.Bounds().Dx() != 1024 {
+			t.Errorf("corrupt copy %d decoded as %v", n, img.Bounds())
+		}
 	}
 }
