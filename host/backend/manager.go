@@ -144,34 +144,26 @@ func fileSHA256(path string) (string, error) {
 // Get returns the running plugin for a backend, launching it if needed. A plugin that has
 // exited or stopped answering is replaced.
 func (m *Manager) Get(ctx context.Context, name string) (*Plugin, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if p := m.plugins[name]; p != nil {
-		if p.Alive() {
-			return p, nil
-		}
-		m.log.Warn("plugin is not answering; replacing it", "backend", name, "pid", p.Pid())
-		p.client.Kill()
-		delete(m.plugins, name)
-	}
-	p, err := m.launch(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	m.plugins[name] = p
-	return p, nil
+	return m.get(ctx, name, nil)
 }
 
-// Restart kills a backend's plugin (if running) and launches a new one.
-func (m *Manager) Restart(ctx context.Context, name string, old *Plugin) (*Plugin, error) {
+// Restart replaces failed, the plugin a caller saw crash or hang, with a new process. If
+// another caller already replaced it, the replacement is returned as it is.
+func (m *Manager) Restart(ctx context.Context, name string, failed *Plugin) (*Plugin, error) {
+	return m.get(ctx, name, failed)
+}
+
+func (m *Manager) get(ctx context.Context, name string, failed *Plugin) (*Plugin, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p := m.plugins[name]; p != nil && p != old && p.Alive() {
-		return p, nil // another caller already restarted it
-	}
 	if p := m.plugins[name]; p != nil {
-		p.client.Kill()
-		delete(m.plugins, name)
+		if p != failed && p.Alive() {
+			return p, nil
+		}
+		if p != failed {
+			m.log.Warn("plugin is not answering; replacing it", "backend", name, "pid", p.Pid())
+		}
+		m.killLocked(name)
 	}
 	p, err := m.launch(ctx, name)
 	if err != nil {
@@ -185,6 +177,10 @@ func (m *Manager) Restart(ctx context.Context, name string, old *Plugin) (*Plugi
 func (m *Manager) Kill(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.killLocked(name)
+}
+
+func (m *Manager) killLocked(name string) {
 	if p := m.plugins[name]; p != nil {
 		p.client.Kill()
 		delete(m.plugins, name)
