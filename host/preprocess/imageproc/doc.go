@@ -57,10 +57,12 @@
 // time, the resampler does two of Pillow's int32 multiply-adds per int64
 // operation (exact: see unpack) and computes only the window a following
 // center crop keeps, and rescale+normalize is a 256-entry table per channel.
-// Colour conversion and resampling split their rows across up to GOMAXPROCS
-// goroutines; each row is computed by exactly one goroutine with the same
-// arithmetic, so results do not depend on the split (set GOMAXPROCS=1 for
-// single-threaded work). BENCHMARKS.md has the measurements against
+// With GOMAXPROCS > 1, resampling (and the IDCT and colour conversion of
+// progressive JPEGs) split their rows across up to GOMAXPROCS goroutines,
+// and a sequential JPEG's colour conversion runs on a second goroutine a few
+// rows behind the entropy decoder; each row is computed by exactly one
+// goroutine with the same arithmetic, so results do not depend on the split
+// (set GOMAXPROCS=1 for single-threaded work). BENCHMARKS.md has the measurements against
 // transformers.
 //
 // Known transformers quirk avoided: its channel-dimension inference takes a
