@@ -25,8 +25,8 @@ plugins:
 run: ort build
 	HFHOST_ORT_LIB=$$(scripts/fetch-ort.sh) $(BIN)/hfhost run --pipeline vision
 
-## test: vet, formatting, generated-code check and every Go test
-test: ort build vet fmt-check proto-check
+## test: vet, staticcheck, formatting, generated-code check and every Go test
+test: ort build vet lint fmt-check proto-check
 	HFHOST_ORT_LIB=$$(scripts/fetch-ort.sh) $(GO) test -count=1 -timeout 30m $(GO_PACKAGES)
 
 vet:

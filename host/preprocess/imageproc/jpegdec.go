@@ -111,7 +111,6 @@ type jpegDec struct {
 	acc       uint64
 	nbits     uint
 	hitMarker bool
-	scanEnd   int
 	overrun   bool
 }
 
