@@ -31,12 +31,13 @@ type runFlags struct {
 	maxPixels int64
 	quiet     bool
 	variant   string
+	text      textFlags
 }
 
 func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
 	fs := e.newFlagSet(name)
 	f.register(fs)
-	fs.StringVar(&f.family, "pipeline", "", "pipeline family: vision (default: from the model's config.json)")
+	fs.StringVar(&f.family, "pipeline", "", "pipeline family: vision, text-encoder (default: from the model's config.json)")
 	fs.StringVar(&f.modelDir, "model", "", "model directory as HF Optimum exports it (default: built-in MNIST-8)")
 	fs.StringVar(&f.variant, "variant", "", "ONNX file variant: quantized, fp16, int8... (model_VARIANT.onnx; default: model.onnx)")
 	if name == "run" {
@@ -44,6 +45,7 @@ func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
 		fs.IntVar(&f.topK, "top-k", 5, "labels to print per input (0: all)")
 		fs.Int64Var(&f.maxPixels, "max-pixels", imageproc.DefaultMaxPixels, "refuse images with more pixels than this, before decoding")
 		fs.BoolVar(&f.quiet, "quiet", false, "do not print which backend ran and which were skipped")
+		f.text.register(fs)
 	}
 	return fs
 }
@@ -96,8 +98,8 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return err
 	}
 	f.inputs = append(f.inputs, fs.Args()...)
-	if f.family != "" && f.family != string(models.Vision) {
-		return &usageError{fmt.Sprintf("--pipeline %s is not available in this build; available: vision", f.family)}
+	if f.family != "" && f.family != string(models.Vision) && f.family != string(models.TextEncoder) {
+		return &usageError{fmt.Sprintf("--pipeline %s is not available in this build; available: vision, text-encoder", f.family)}
 	}
 	m, err := e.manager(&f.common)
 	if err != nil {
@@ -108,18 +110,21 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	fam, task, err := classify(d, f.family)
+	if err != nil {
+		return err
+	}
+	if task == "text-classification" {
+		return e.runTextClassification(ctx, m, d, fam, task, &f)
+	}
 	if len(f.inputs) == 0 {
 		if f.modelDir != "" {
 			return &usageError{"no input: give one or more image files with --input FILE"}
 		}
 		f.inputs = samples
 	}
-	fam, task, err := classify(d, f.family)
-	if err != nil {
-		return err
-	}
 	if task != "image-classification" {
-		return fmt.Errorf("model %s is a %s model; hfhost run supports image-classification in this build", d.Path, task)
+		return fmt.Errorf("model %s is a %s model; hfhost run supports image-classification and text-classification in this build", d.Path, task)
 	}
 	imgs := make([]image.Image, len(f.inputs))
 	for i, in := range f.inputs {
