@@ -117,14 +117,14 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if task == "text-classification" {
 		return e.runTextClassification(ctx, m, d, fam, task, &f)
 	}
+	if task != "image-classification" {
+		return fmt.Errorf("model %s is a %s model; hfhost run supports image-classification and text-classification in this build", d.Path, task)
+	}
 	if len(f.inputs) == 0 {
 		if f.modelDir != "" {
 			return &usageError{"no input: give one or more image files with --input FILE"}
 		}
 		f.inputs = samples
-	}
-	if task != "image-classification" {
-		return fmt.Errorf("model %s is a %s model; hfhost run supports image-classification and text-classification in this build", d.Path, task)
 	}
 	imgs := make([]image.Image, len(f.inputs))
 	for i, in := range f.inputs {

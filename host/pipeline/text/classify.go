@@ -8,8 +8,9 @@
 // whatever tokenizer.json's truncation section says), and a batch is padded to its longest
 // encoding with tokenizer_config.json's pad_token on its padding_side (token_type_ids and
 // attention_mask padded with 0), as the pipeline's collate function pads. The scores are
-// softmax over the logits, or sigmoid when config.json's problem_type is
-// "multi_label_classification" or the model has a single label, then sorted best first
+// softmax over the logits, sigmoid when config.json's problem_type is
+// "multi_label_classification" or the model has a single label, or the logits themselves when
+// problem_type is "regression" (the pipeline's function_to_apply default), then sorted best first
 // (stable, so ties keep class order) and named with id2label.
 package text
 
@@ -46,7 +47,7 @@ type Classifier struct {
 	tok       *tokenizer.Tokenizer
 	inputs    []sdk.ValueInfo
 	output    string
-	multi     bool
+	scoreFn   scoreFunc
 	numLabels int
 	labels    []string
 	// pad is how a batch is padded; nil when the tokenizer has no pad token, in which case
@@ -57,6 +58,15 @@ type Classifier struct {
 	// batch is the graph's fixed batch size, 0 when dynamic.
 	batch int
 }
+
+// scoreFunc is transformers' ClassificationFunction: how logits become scores.
+type scoreFunc int
+
+const (
+	softmax scoreFunc = iota
+	sigmoid
+	identity
+)
 
 // tokenizerConfig is the part of tokenizer_config.json the pipeline reads.
 type tokenizerConfig struct {
@@ -144,7 +154,12 @@ func NewClassifier(dir *models.Dir, runner pipeline.Runner) (*Classifier, error)
 	}
 	c.labels = dir.Config.Labels(c.numLabels)
 	pt, _ := dir.Config.Raw["problem_type"].(string)
-	c.multi = pt == "multi_label_classification" || c.numLabels == 1
+	switch {
+	case pt == "regression":
+		c.scoreFn = identity
+	case pt == "multi_label_classification" || c.numLabels == 1:
+		c.scoreFn = sigmoid
+	}
 	return c, nil
 }
 
@@ -208,11 +223,12 @@ func (c *Classifier) Classify(ctx context.Context, texts []string, pairs []strin
 	t0 := time.Now()
 	out := make([][]pipeline.Label, len(logits))
 	for i, row := range logits {
-		var scores []float32
-		if c.multi {
-			scores = pipeline.Sigmoid(row)
-		} else {
+		scores := row
+		switch c.scoreFn {
+		case softmax:
 			scores = pipeline.Softmax(row)
+		case sigmoid:
+			scores = pipeline.Sigmoid(row)
 		}
 		out[i] = pipeline.TopK(scores, c.labels, k)
 	}

@@ -224,6 +224,7 @@ func TestScoreFunction(t *testing.T) {
 		{"default softmax", "", softmax},
 		{"single_label", `,"problem_type":"single_label_classification"`, softmax},
 		{"multi_label", `,"problem_type":"multi_label_classification"`, sigmoid},
+		{"regression", `,"problem_type":"regression"`, func(i int) float64 { return float64(row[i]) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := copyDir(t, "bert", strings.Replace(threeLabels, "%s", tc.extra, 1), map[string]string{})
@@ -379,5 +380,30 @@ func TestBadOutputShape(t *testing.T) {
 	}
 	if _, _, err := c.Classify(context.Background(), []string{"a"}, nil, 0); err == nil || !strings.Contains(err.Error(), "want [1,3]") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestLeftPadding(t *testing.T) {
+	d := copyDir(t, "bert", strings.Replace(threeLabels, "%s", "", 1), map[string]string{
+		"tokenizer_config.json": `{"pad_token":{"content":"[PAD]","lstrip":false},"padding_side":"left"}`,
+	})
+	r := &fakeRunner{info: encoderInfo("input_ids", "attention_mask", "token_type_ids"), cols: 3}
+	c, err := NewClassifier(d, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Classify(context.Background(), []string{"the quick brown fox", "dog"}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := sdk.Values[int64](r.fed(0, "input_ids"))
+	mask, _ := sdk.Values[int64](r.fed(0, "attention_mask"))
+	types, _ := sdk.Values[int64](r.fed(0, "token_type_ids"))
+	shape := r.fed(0, "input_ids").Shape
+	n := int(shape[1])
+	pad, _ := c.tok.TokenToID("[PAD]")
+	// Row 1 ("dog": [CLS] dog [SEP]) is padded on the left to the first row's length.
+	short := ids[n:]
+	if n != 6 || short[0] != int64(pad) || mask[n] != 0 || mask[2*n-1] != 1 || types[n] != 0 || short[n-3] == int64(pad) {
+		t.Fatalf("shape %v ids %v mask %v types %v; want the short row padded on the left with id %d", shape, ids, mask, types, pad)
 	}
 }
