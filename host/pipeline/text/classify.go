@@ -57,6 +57,9 @@ type Classifier struct {
 	maxLen int
 	// batch is the graph's fixed batch size, 0 when dynamic.
 	batch int
+	// maxPositions is config.json's max_position_embeddings (0: absent), named in the error
+	// when a run fails on a text longer than it.
+	maxPositions int
 }
 
 // scoreFunc is transformers' ClassificationFunction: how logits become scores.
@@ -153,6 +156,9 @@ func NewClassifier(dir *models.Dir, runner pipeline.Runner) (*Classifier, error)
 		return nil, fmt.Errorf("text classifier: config.json has no id2label; cannot name the classes")
 	}
 	c.labels = dir.Config.Labels(c.numLabels)
+	if mp, ok := dir.Config.Raw["max_position_embeddings"].(float64); ok && mp > 0 {
+		c.maxPositions = int(mp)
+	}
 	pt, _ := dir.Config.Raw["problem_type"].(string)
 	switch {
 	case pt == "regression":
@@ -313,6 +319,11 @@ func (c *Classifier) logitsBatch(ctx context.Context, texts, pairs []string) ([]
 	res, err := c.runner.Run(ctx, "model", req)
 	stats.Model = time.Since(t1)
 	if err != nil {
+		// Like transformers' pipeline, nothing truncates; a text past the position table makes
+		// the graph fail deep inside (a Gather index error), so say what the likely cause is.
+		if c.maxPositions > 0 && n > c.maxPositions-2 {
+			return nil, stats, fmt.Errorf("%w; the longest text is %d tokens and config.json's max_position_embeddings is %d (RoBERTa-style models take 2 fewer): shorten the text", err, n, c.maxPositions)
+		}
 		return nil, stats, err
 	}
 

@@ -3,6 +3,7 @@ package text
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -369,6 +370,30 @@ func TestClassifierErrors(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+// failingRunner fails every run, as a graph does on a text past its position table.
+type failingRunner struct{ fakeRunner }
+
+func (f *failingRunner) Run(context.Context, string, *sdk.RunRequest) (*sdk.RunResult, error) {
+	return nil, errors.New("Gather: indices element out of data bounds")
+}
+
+func TestTooLongTextHint(t *testing.T) {
+	d := copyDir(t, "bert", `{"model_type":"bert","max_position_embeddings":8,"id2label":{"0":"a"}}`, map[string]string{})
+	r := &failingRunner{fakeRunner{info: encoderInfo("input_ids")}}
+	c, err := NewClassifier(d, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Classify(context.Background(), []string{"a"}, nil, 0)
+	if err == nil || strings.Contains(err.Error(), "max_position_embeddings") {
+		t.Fatalf("short text: err %v; want the run error alone", err)
+	}
+	_, _, err = c.Classify(context.Background(), []string{"the quick brown fox jumps over the lazy dog"}, nil, 0)
+	if err == nil || !strings.Contains(err.Error(), "Gather") || !strings.Contains(err.Error(), "max_position_embeddings is 8") {
+		t.Fatalf("long text: err %v; want the run error with the position limit", err)
+	}
 }
 
 func TestBadOutputShape(t *testing.T) {
