@@ -12,6 +12,12 @@
 // "multi_label_classification" or the model has a single label, or the logits themselves when
 // problem_type is "regression" (the pipeline's function_to_apply default), then sorted best first
 // (stable, so ties keep class order) and named with id2label.
+//
+// One difference is deliberate: the HF pipeline's default batch_size is 1, so it runs each text
+// alone, while Classify runs all its texts as one padded batch (one text per run when the graph
+// has a fixed batch of 1 or the tokenizer has no pad token). Attention masks make the two agree
+// up to float noise (e2e measures it). A graph with a fixed sequence length gets every batch
+// padded to that length.
 package text
 
 import (
