@@ -63,10 +63,15 @@ type Classifier struct {
 	maxLen int
 	// batch is the graph's fixed batch size, 0 when dynamic.
 	batch int
-	// maxPositions is config.json's max_position_embeddings (0: absent), named in the error
-	// when a run fails on a text longer than it.
+	// maxPositions is the longest sequence the position table holds: config.json's
+	// max_position_embeddings, less 2 for RoBERTa-style models (0: absent). A longer text would
+	// fail deep inside the graph, on every backend alike, so it is refused before the run.
 	maxPositions int
 }
+
+// positionOffset lists model types whose position ids start after padding_idx (= 1), so that
+// two rows of the position table are never used for tokens.
+var positionOffset = map[string]bool{"roberta": true, "xlm-roberta": true, "camembert": true, "longformer": true, "data2vec-text": true, "xmod": true}
 
 // scoreFunc is transformers' ClassificationFunction: how logits become scores.
 type scoreFunc int
@@ -164,6 +169,9 @@ func NewClassifier(dir *models.Dir, runner pipeline.Runner) (*Classifier, error)
 	c.labels = dir.Config.Labels(c.numLabels)
 	if mp, ok := dir.Config.Raw["max_position_embeddings"].(float64); ok && mp > 0 {
 		c.maxPositions = int(mp)
+		if positionOffset[dir.Config.ModelType] {
+			c.maxPositions -= 2
+		}
 	}
 	pt, _ := dir.Config.Raw["problem_type"].(string)
 	switch {
@@ -303,6 +311,9 @@ func (c *Classifier) logitsBatch(ctx context.Context, texts, pairs []string) ([]
 		if c.maxLen > 0 && e.Len() > c.maxLen {
 			return nil, stats, fmt.Errorf("text classifier: text %d is %d tokens long; the model takes at most %d (model_max_length in tokenizer_config.json, or the graph's fixed length); shorten it", i, e.Len(), c.maxLen)
 		}
+		if c.maxPositions > 0 && e.Len() > c.maxPositions {
+			return nil, stats, &sdk.Error{Code: sdk.InvalidInput, Message: fmt.Sprintf("text classifier: text %d is %d tokens long; the model's position table holds %d (config.json max_position_embeddings): shorten the text", i, e.Len(), c.maxPositions)}
+		}
 		n = max(n, e.Len())
 	}
 	req := &sdk.RunRequest{Outputs: []sdk.OutputRequest{{Name: c.output}}}
@@ -325,11 +336,6 @@ func (c *Classifier) logitsBatch(ctx context.Context, texts, pairs []string) ([]
 	res, err := c.runner.Run(ctx, "model", req)
 	stats.Model = time.Since(t1)
 	if err != nil {
-		// Like transformers' pipeline, nothing truncates; a text past the position table makes
-		// the graph fail deep inside (a Gather index error), so say what the likely cause is.
-		if c.maxPositions > 0 && n > c.maxPositions-2 {
-			return nil, stats, fmt.Errorf("%w; the longest text is %d tokens and config.json's max_position_embeddings is %d (RoBERTa-style models take 2 fewer): shorten the text", err, n, c.maxPositions)
-		}
 		return nil, stats, err
 	}
 

@@ -372,27 +372,37 @@ func TestClassifierErrors(t *testing.T) {
 	})
 }
 
-// failingRunner fails every run, as a graph does on a text past its position table.
-type failingRunner struct{ fakeRunner }
+// countingRunner counts runs; a text past the position table must never reach the backend,
+// where it would fail deep in the graph and look like a backend failure.
+type countingRunner struct {
+	fakeRunner
+	runs int
+}
 
-func (f *failingRunner) Run(context.Context, string, *sdk.RunRequest) (*sdk.RunResult, error) {
+func (f *countingRunner) Run(ctx context.Context, role string, req *sdk.RunRequest) (*sdk.RunResult, error) {
+	f.runs++
 	return nil, errors.New("Gather: indices element out of data bounds")
 }
 
-func TestTooLongTextHint(t *testing.T) {
-	d := copyDir(t, "bert", `{"model_type":"bert","max_position_embeddings":8,"id2label":{"0":"a"}}`, map[string]string{})
-	r := &failingRunner{fakeRunner{info: encoderInfo("input_ids")}}
-	c, err := NewClassifier(d, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = c.Classify(context.Background(), []string{"a"}, nil, 0)
-	if err == nil || strings.Contains(err.Error(), "max_position_embeddings") {
-		t.Fatalf("short text: err %v; want the run error alone", err)
-	}
-	_, _, err = c.Classify(context.Background(), []string{"the quick brown fox jumps over the lazy dog"}, nil, 0)
-	if err == nil || !strings.Contains(err.Error(), "Gather") || !strings.Contains(err.Error(), "max_position_embeddings is 8") {
-		t.Fatalf("long text: err %v; want the run error with the position limit", err)
+func TestTooLongTextRefusedBeforeRun(t *testing.T) {
+	for _, tc := range []struct {
+		modelType string
+		limit     string
+	}{{"bert", "holds 8"}, {"roberta", "holds 6"}} {
+		d := copyDir(t, "bert", `{"model_type":"`+tc.modelType+`","max_position_embeddings":8,"id2label":{"0":"a"}}`, map[string]string{})
+		r := &countingRunner{fakeRunner: fakeRunner{info: encoderInfo("input_ids")}}
+		c, err := NewClassifier(d, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = c.Classify(context.Background(), []string{"the quick brown fox jumps over the lazy dog"}, nil, 0)
+		if sdk.CodeOf(err) != sdk.InvalidInput || !strings.Contains(err.Error(), tc.limit) || r.runs != 0 {
+			t.Fatalf("%s: err %v (code %v), %d runs; want an invalid-input error naming the limit and no run", tc.modelType, err, sdk.CodeOf(err), r.runs)
+		}
+		_, _, err = c.Classify(context.Background(), []string{"a"}, nil, 0)
+		if err == nil || r.runs != 1 {
+			t.Fatalf("%s: a short text must reach the runner: err %v, %d runs", tc.modelType, err, r.runs)
+		}
 	}
 }
 
