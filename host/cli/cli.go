@@ -41,6 +41,7 @@ const usage = `hfhost runs HuggingFace models exported to ONNX on the backends t
 
 Usage:
   hfhost run [--pipeline FAMILY] [--model DIR] [--input FILE]... [--top-k N] [--json]
+  hfhost run --model DIR --text TEXT... [--text-pair TEXT...] [--top-k N] [--json]
   hfhost plan [--pipeline FAMILY] [--model DIR] [--json]
   hfhost devices [--json]
   hfhost plugins [--json]
