@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/internal/builtin"
@@ -32,12 +34,38 @@ type runFlags struct {
 	quiet     bool
 	variant   string
 	text      textFlags
+	// labels are candidate labels for zero-shot tasks (repeatable --label).
+	labels stringList
+	// threshold is the score below which detections and segments are dropped.
+	threshold float64
+	// samples are the built-in model's sample inputs, used when no input is given.
+	samples []string
+}
+
+// taskRunner is `hfhost run` for one task: it checks the inputs the flags give, opens a
+// session on a backend, runs the pipeline and writes the results.
+type taskRunner func(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error
+
+// taskRunners maps each task `hfhost run` supports to its runner. Runners live in
+// run_<family>.go files.
+var taskRunners = map[models.Task]taskRunner{
+	"image-classification": runImageClassification,
+	"text-classification":  runTextClassification,
+}
+
+func supportedTasks() string {
+	names := make([]string, 0, len(taskRunners))
+	for t := range taskRunners {
+		names = append(names, string(t))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
 	fs := e.newFlagSet(name)
 	f.register(fs)
-	fs.StringVar(&f.family, "pipeline", "", "pipeline family: vision, text-encoder (default: from the model's config.json)")
+	fs.StringVar(&f.family, "pipeline", "", "pipeline family: vision, text-encoder, vision-text, audio... (default: from the model's config.json)")
 	fs.StringVar(&f.modelDir, "model", "", "model directory as HF Optimum exports it (default: built-in MNIST-8)")
 	fs.StringVar(&f.variant, "variant", "", "ONNX file variant: quantized, fp16, int8... (model_VARIANT.onnx; default: model.onnx)")
 	if name == "run" {
@@ -46,6 +74,8 @@ func (e *env) runFlagSet(name string, f *runFlags) *flag.FlagSet {
 		fs.Int64Var(&f.maxPixels, "max-pixels", imageproc.DefaultMaxPixels, "refuse images with more pixels than this, before decoding")
 		fs.BoolVar(&f.quiet, "quiet", false, "do not print which backend ran and which were skipped")
 		f.text.register(fs)
+		fs.Var(&f.labels, "label", "candidate label for zero-shot tasks (repeatable)")
+		fs.Float64Var(&f.threshold, "threshold", 0.5, "drop detections and segments scoring below this")
 	}
 	return fs
 }
@@ -70,6 +100,13 @@ func classify(d *models.Dir, family string) (models.Family, models.Task, error) 
 	fam, task, err := models.Classify(d.Config)
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", d.Path, err)
+	}
+	if family != "" && !slices.Contains(models.Families, models.Family(family)) {
+		names := make([]string, len(models.Families))
+		for i, f := range models.Families {
+			names[i] = string(f)
+		}
+		return "", "", &usageError{fmt.Sprintf("--pipeline %s is not a pipeline family; families: %s", family, strings.Join(names, ", "))}
 	}
 	if family != "" && models.Family(family) != fam {
 		return "", "", &usageError{fmt.Sprintf("model %s is a %s model (task %s), not --pipeline %s", d.Path, fam, task, family)}
@@ -98,9 +135,6 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return err
 	}
 	f.inputs = append(f.inputs, fs.Args()...)
-	if f.family != "" && f.family != string(models.Vision) && f.family != string(models.TextEncoder) {
-		return &usageError{fmt.Sprintf("--pipeline %s is not available in this build; available: vision, text-encoder", f.family)}
-	}
 	m, err := e.manager(&f.common)
 	if err != nil {
 		return err
@@ -110,35 +144,62 @@ func (e *env) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	f.samples = samples
 	fam, task, err := classify(d, f.family)
 	if err != nil {
 		return err
 	}
-	if task == "text-classification" {
-		return e.runTextClassification(ctx, m, d, fam, task, &f)
+	run, ok := taskRunners[task]
+	if !ok {
+		return fmt.Errorf("model %s is a %s model (%s); hfhost run supports %s in this build", d.Path, task, fam, supportedTasks())
 	}
-	if task != "image-classification" {
-		return fmt.Errorf("model %s is a %s model; hfhost run supports image-classification and text-classification in this build", d.Path, task)
+	return run(ctx, e, m, d, fam, task, &f)
+}
+
+// openSession loads the model's single graph on the first backend that can run it.
+func openSession(ctx context.Context, m *backend.Manager, d *models.Dir, fam models.Family, f *runFlags) (*backend.Session, error) {
+	graph, err := d.ONNX("model", models.Variant(f.variant))
+	if err != nil {
+		return nil, err
 	}
+	return m.Open(ctx, backend.Request{Family: string(fam), Graphs: map[string]string{"model": graph}})
+}
+
+// reportBackend writes the one-line selection summary on stderr, unless told not to.
+func (e *env) reportBackend(f *runFlags, sess *backend.Session) {
+	if !f.quiet && !f.jsonOut {
+		fmt.Fprintf(e.stderr, "backend: %s\n", sess.Trace().Summary())
+	}
+}
+
+// decodeImages decodes the --input files, or the built-in samples when none is given.
+func decodeImages(f *runFlags, d *models.Dir) ([]image.Image, error) {
 	if len(f.inputs) == 0 {
-		if f.modelDir != "" {
-			return &usageError{"no input: give one or more image files with --input FILE"}
+		if len(f.samples) == 0 {
+			return nil, &usageError{"no input: give one or more image files with --input FILE"}
 		}
-		f.inputs = samples
+		f.inputs = f.samples
 	}
 	imgs := make([]image.Image, len(f.inputs))
 	for i, in := range f.inputs {
 		img, err := decodeImage(in, f.maxPixels)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		imgs[i] = img
 	}
-	graph, err := d.ONNX("model", models.Variant(f.variant))
+	return imgs, nil
+}
+
+func runImageClassification(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
+	if len(f.text.texts) > 0 {
+		return &usageError{fmt.Sprintf("model %s is a %s model: give image files with --input, not --text", d.Path, task)}
+	}
+	imgs, err := decodeImages(f, d)
 	if err != nil {
 		return err
 	}
-	sess, err := m.Open(ctx, backend.Request{Family: string(fam), Graphs: map[string]string{"model": graph}})
+	sess, err := openSession(ctx, m, d, fam, f)
 	if err != nil {
 		return err
 	}
@@ -155,13 +216,9 @@ func (e *env) run(ctx context.Context, args []string) error {
 	for i, in := range f.inputs {
 		out.Results = append(out.Results, runResult{Input: in, Labels: labels[i]})
 	}
-	if !f.quiet && !f.jsonOut {
-		fmt.Fprintf(e.stderr, "backend: %s\n", out.Trace.Summary())
-	}
+	e.reportBackend(f, sess)
 	if f.jsonOut {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return e.writeJSON(out)
 	}
 	for _, r := range out.Results {
 		fmt.Fprintf(e.stdout, "%s\n", filepath.Base(r.Input))

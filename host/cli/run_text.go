@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"strconv"
@@ -40,7 +39,7 @@ type textRunResult struct {
 }
 
 // runTextClassification is hfhost run for a text-classification model.
-func (e *env) runTextClassification(ctx context.Context, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
+func runTextClassification(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
 	if len(f.inputs) > 0 {
 		return &usageError{fmt.Sprintf("model %s is a %s model: give texts with --text, not input files", d.Path, task)}
 	}
@@ -54,11 +53,7 @@ func (e *env) runTextClassification(ctx context.Context, m *backend.Manager, d *
 		}
 		pairs = f.text.pairs
 	}
-	graph, err := d.ONNX("model", models.Variant(f.variant))
-	if err != nil {
-		return err
-	}
-	sess, err := m.Open(ctx, backend.Request{Family: string(fam), Graphs: map[string]string{"model": graph}})
+	sess, err := openSession(ctx, m, d, fam, f)
 	if err != nil {
 		return err
 	}
@@ -79,13 +74,9 @@ func (e *env) runTextClassification(ctx context.Context, m *backend.Manager, d *
 		}
 		out.Results = append(out.Results, r)
 	}
-	if !f.quiet && !f.jsonOut {
-		fmt.Fprintf(e.stderr, "backend: %s\n", out.Trace.Summary())
-	}
+	e.reportBackend(f, sess)
 	if f.jsonOut {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return e.writeJSON(out)
 	}
 	for _, r := range out.Results {
 		line := strconv.Quote(r.Text)

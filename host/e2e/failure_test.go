@@ -250,7 +250,8 @@ func TestCLIFailuresAreOneLine(t *testing.T) {
 		{"unknown config key", []string{"run", "--config", badCfg}, `line 2: unknown key "run_timout"; did you mean "run_timeout"?`, 1},
 		{"missing model dir", []string{"run", "--config", okCfg, "--model", "/nonexistent-model"}, "does not exist", 1},
 		{"dir without config.json", []string{"run", "--config", okCfg, "--model", emptyDir, "x.png"}, "no readable config.json", 1},
-		{"unknown pipeline", []string{"run", "--pipeline", "telepathy"}, "not available", 2},
+		{"unknown pipeline", []string{"run", "--pipeline", "telepathy"}, "not a pipeline family", 2},
+		{"wrong family", []string{"run", "--config", okCfg, "--pipeline", "audio"}, "is a vision model (task image-classification), not --pipeline audio", 2},
 		{"unknown command", []string{"frobnicate"}, "unknown command", 2},
 		{"bad flag", []string{"run", "--top-k", "many"}, "invalid value", 2},
 	}

@@ -25,6 +25,9 @@ const (
 	RAG          Family = "rag"
 )
 
+// Families lists every pipeline family, in the order the design names them.
+var Families = []Family{TextEncoder, TextDecoder, TextSeq2Seq, Vision, VisionText, Audio, Multimodal, Diffusion, StateSpace, MixtureOfExp, RAG}
+
 // Task is what a pipeline produces, named as HF pipelines name them.
 type Task string
 
