@@ -49,8 +49,9 @@ type taskRunner func(ctx context.Context, e *env, m *backend.Manager, d *models.
 // taskRunners maps each task `hfhost run` supports to its runner. Runners live in
 // run_<family>.go files.
 var taskRunners = map[models.Task]taskRunner{
-	"image-classification": runImageClassification,
-	"text-classification":  runTextClassification,
+	"image-classification":           runImageClassification,
+	"text-classification":            runTextClassification,
+	"zero-shot-image-classification": runZeroShotImageClassification,
 }
 
 func supportedTasks() string {

@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"encoding/json"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/internal/npy"
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline"
+	"github.com/hfhost/hfhost/host/pipeline/visiontext"
+)
+
+// zeroShotFixture is the part of a zero-shot-image-classification pipeline.json these tests read.
+type zeroShotFixture struct {
+	Task                        string               `json:"task"`
+	Texts                       []string             `json:"texts"`
+	Outputs                     map[string][]hfLabel `json:"outputs"`
+	OutputsWithoutAttentionMask map[string][]hfLabel `json:"outputs_without_attention_mask"`
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// compareLabels checks got against transformers' sorted labels and returns the max score
+// difference. Labels must come in the same order except where HF's scores are so close that
+// float rounding may swap them.
+func compareLabels(t *testing.T, what string, got []pipeline.Label, want []hfLabel) float64 {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d labels, want %d", what, len(got), len(want))
+	}
+	var worst float64
+	for i := range want {
+		worst = math.Max(worst, math.Abs(float64(got[i].Score)-want[i].Score))
+		if got[i].Label != want[i].Label && !(i+1 < len(want) && math.Abs(want[i].Score-want[i+1].Score) < 1e-5) && !(i > 0 && math.Abs(want[i].Score-want[i-1].Score) < 1e-5) {
+			t.Errorf("%s: rank %d: got %s (%.6f), want %s (%.6f)", what, i, got[i].Label, got[i].Score, want[i].Label, want[i].Score)
+		}
+	}
+	return worst
+}
+
+// TestZeroShotImageClassificationMatchesTransformers runs the CLIP and SigLIP fixtures through
+// the visiontext pipeline on the CPU plugin and compares with transformers'
+// pipeline("zero-shot-image-classification") recorded by tools/fixtures/gen_models_vision.py.
+// CLIP runs end to end (Go tokenizer included). SigLIP has no tokenizer.json (only the slow
+// tokenizer's spiece.model), so its prompts are fed as transformers' tokenizer wrote them
+// (texts.input_ids.npy) and the result is compared with outputs_without_attention_mask, the
+// oracle for a graph without attention_mask.
+func TestZeroShotImageClassificationMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	for _, name := range []string{"clip", "siglip"} {
+		t.Run(name, func(t *testing.T) {
+			modelDir := filepath.Join(root, "testdata", "models", name)
+			var p zeroShotFixture
+			readJSON(t, filepath.Join(modelDir, "expected", "pipeline.json"), &p)
+			want := p.Outputs
+			if p.OutputsWithoutAttentionMask != nil {
+				want = p.OutputsWithoutAttentionMask
+			}
+			d, err := models.Open(modelDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graph, err := d.ONNX("model", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := m.Open(ctx, backend.Request{Family: "vision-text", Graphs: map[string]string{"model": graph}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(ctx)
+			z, err := visiontext.NewZeroShotClassifier(d, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := []string{"cat", "dog", "car"}
+			if got := z.Prompts(labels); len(got) != len(p.Texts) || got[0] != p.Texts[0] || got[2] != p.Texts[2] {
+				t.Fatalf("prompts %q, transformers used %q", got, p.Texts)
+			}
+			var ids [][]int
+			if name == "siglip" {
+				if _, _, err := z.Classify(ctx, nil, labels); err == nil {
+					t.Fatal("Classify on a model without tokenizer.json succeeded")
+				}
+				a, err := npy.ReadFile(filepath.Join(modelDir, "expected", "texts.input_ids.npy"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := a.Int64s()
+				n := int(a.Shape[1])
+				for i := 0; i < int(a.Shape[0]); i++ {
+					row := make([]int, n)
+					for j := range row {
+						row[j] = int(v[i*n+j])
+					}
+					ids = append(ids, row)
+				}
+			}
+			keys := make([]string, 0, len(want))
+			for k := range want {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			imgs := make([]image.Image, len(keys))
+			for i, k := range keys {
+				imgs[i] = decodeFile(t, filepath.Join(modelDir, "expected", "inputs", k+".png"))
+			}
+			var got [][]pipeline.Label
+			if ids != nil {
+				got, _, err = z.ClassifyIDs(ctx, imgs, labels, ids, nil)
+			} else {
+				got, _, err = z.Classify(ctx, imgs, labels)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			for i, k := range keys {
+				worst = math.Max(worst, compareLabels(t, k, got[i], want[k]))
+			}
+			t.Logf("%s: %d images x %d labels, max |score - transformers score| = %.2g", name, len(keys), len(labels), worst)
+			if worst > 1e-4 {
+				t.Errorf("max score difference %g exceeds 1e-4", worst)
+			}
+		})
+	}
+}
