@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"encoding/json"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline"
+	"github.com/hfhost/hfhost/host/pipeline/vision"
+)
+
+var visionTaskInputs = []string{"gradient_64x48", "shapes_80x100", "noise_40x40"}
+
+// openVisionFixture opens a fixture model dir on the CPU plugin.
+func openVisionFixture(t *testing.T, m *backend.Manager, arch string) (*models.Dir, pipeline.Runner) {
+	t.Helper()
+	ctx := testContext(t)
+	d, err := models.Open(filepath.Join(root, "testdata", "models", arch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := d.ONNX("model", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Open(ctx, backend.Request{Family: "vision", Graphs: map[string]string{"model": graph}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	return d, s
+}
+
+func readJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+type hfDetection struct {
+	Score float64    `json:"score"`
+	Label string     `json:"label"`
+	Box   vision.Box `json:"box"`
+}
+
+type hfDetections struct {
+	Call    string `json:"call"`
+	Outputs map[string]struct {
+		Detections []hfDetection `json:"detections"`
+	} `json:"outputs"`
+}
+
+// TestObjectDetectionMatchesTransformers runs the DETR and YOLOS fixtures through hfhost's
+// detection pipeline (Go preprocessing, CPU plugin, DETR post-processing) and compares with
+// transformers' pipeline("object-detection") output recorded with threshold=0.0 (every query).
+// Scores must agree to 1e-5, labels and boxes (truncated to ints by the pipeline) exactly.
+func TestObjectDetectionMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	for _, arch := range []string{"detr", "yolos"} {
+		t.Run(arch, func(t *testing.T) {
+			d, s := openVisionFixture(t, m, arch)
+			var p hfDetections
+			readJSONFile(t, filepath.Join(d.Path, "expected", "pipeline.json"), &p)
+			if !strings.Contains(p.Call, "threshold=0.0") {
+				t.Fatalf("pipeline.json call %q; this test assumes threshold=0.0", p.Call)
+			}
+			det, err := vision.NewDetector(d, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			boxesOff := 0
+			for _, name := range visionTaskInputs {
+				img := decodeFile(t, filepath.Join(d.Path, "expected", "inputs", name+".png"))
+				got, _, err := det.Detect(ctx, []image.Image{img}, 0.0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := p.Outputs[name].Detections
+				if len(got[0]) != len(want) {
+					t.Fatalf("%s: %d detections, transformers %d", name, len(got[0]), len(want))
+				}
+				for i, w := range want {
+					g := got[0][i]
+					worst = math.Max(worst, math.Abs(float64(g.Score)-w.Score))
+					if g.Label != w.Label {
+						t.Errorf("%s: detection %d: label %s, transformers %s", name, i, g.Label, w.Label)
+					}
+					if g.Box != w.Box {
+						boxesOff++
+						t.Errorf("%s: detection %d: box %+v, transformers %+v", name, i, g.Box, w.Box)
+					}
+				}
+			}
+			t.Logf("%s: %d images, max |score - transformers| = %.3g, boxes differing: %d", arch, len(visionTaskInputs), worst, boxesOff)
+			if worst > 1e-5 {
+				t.Errorf("max score difference %g exceeds 1e-5", worst)
+			}
+		})
+	}
+}
