@@ -36,7 +36,9 @@ func (f *outputsRunner) Run(_ context.Context, _ string, req *sdk.RunRequest) (*
 	return res, nil
 }
 
-func fixtureDir(arch string) string { return filepath.Join("..", "..", "..", "testdata", "models", arch) }
+func fixtureDir(arch string) string {
+	return filepath.Join("..", "..", "..", "testdata", "models", arch)
+}
 
 func readNpy(t *testing.T, path string) (*sdk.Tensor, *npy.Array) {
 	t.Helper()
