@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline/text"
+)
+
+// textTaskCases returns a fixture's cases (name -> texts as recorded in summary.json), sorted
+// by name.
+func textTaskCases(t *testing.T, model string) ([]string, map[string]json.RawMessage) {
+	t.Helper()
+	var s struct {
+		Cases []struct {
+			Name  string          `json:"name"`
+			Texts json.RawMessage `json:"texts"`
+		} `json:"cases"`
+	}
+	textTaskJSON(t, filepath.Join(root, "testdata", "models", model, "expected", "summary.json"), &s)
+	out := map[string]json.RawMessage{}
+	var names []string
+	for _, c := range s.Cases {
+		out[c.Name] = c.Texts
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		t.Fatalf("%s: summary.json has no cases", model)
+	}
+	return names, out
+}
+
+func textTaskJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// textTaskPipeline decodes a case's pipeline.json output into v.
+func textTaskPipeline(t *testing.T, model, cs string, v any) {
+	t.Helper()
+	var p struct {
+		Output json.RawMessage `json:"output"`
+	}
+	textTaskJSON(t, filepath.Join(root, "testdata", "models", model, "expected", cs, "pipeline.json"), &p)
+	if err := json.Unmarshal(p.Output, v); err != nil {
+		t.Fatalf("%s/%s pipeline.json: %v", model, cs, err)
+	}
+}
+
+// openTextTask opens a fixture model on the CPU plugin.
+func openTextTask(t *testing.T, m *backend.Manager, model string) (*models.Dir, *backend.Session) {
+	t.Helper()
+	ctx := testContext(t)
+	d, err := models.Open(filepath.Join(root, "testdata", "models", model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := d.ONNX("model", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Open(ctx, backend.Request{Family: string(models.TextEncoder), Graphs: map[string]string{"model": graph}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	return d, s
+}
+
+// TestTokenClassificationMatchesTransformers runs the distilbert token-classification fixture
+// through the CPU plugin and compares every entity (label, index, word, offsets, score) with
+// transformers' pipeline("token-classification") as recorded in pipeline.json.
+func TestTokenClassificationMatchesTransformers(t *testing.T) {
+	const model = "distilbert-token-classification"
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openTextTask(t, m, model)
+	c, err := text.NewTokenClassifier(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, cases := textTaskCases(t, model)
+	var worst float64
+	entities := 0
+	for _, name := range names {
+		var texts []string
+		if err := json.Unmarshal(cases[name], &texts); err != nil {
+			t.Fatalf("%s: texts: %v", name, err)
+		}
+		got, _, err := c.Classify(ctx, texts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var want [][]text.Entity
+		textTaskPipeline(t, model, name, &want)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d results; transformers gave %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if len(got[i]) != len(want[i]) {
+				t.Fatalf("%s[%d]: %d entities; transformers gave %d:\n%+v\n%+v", name, i, len(got[i]), len(want[i]), got[i], want[i])
+			}
+			for j, w := range want[i] {
+				g := got[i][j]
+				entities++
+				worst = math.Max(worst, math.Abs(float64(g.Score-w.Score)))
+				if g.Entity != w.Entity || g.Index != w.Index || g.Word != w.Word || g.Start != w.Start || g.End != w.End {
+					t.Errorf("%s[%d] entity %d: %+v; transformers gave %+v", name, i, j, g, w)
+				}
+			}
+		}
+	}
+	t.Logf("%s: %d cases, %d entities equal in label/index/word/offsets; max |score - transformers score| = %.2g", model, len(names), entities, worst)
+	if worst > 1e-4 {
+		t.Errorf("max score difference %g exceeds 1e-4", worst)
+	}
+}
