@@ -128,3 +128,60 @@ func TestTokenClassificationMatchesTransformers(t *testing.T) {
 		t.Errorf("max score difference %g exceeds 1e-4", worst)
 	}
 }
+
+// TestFillMaskMatchesTransformers runs the bert fill-mask fixture through the CPU plugin and
+// compares the top 5 tokens, their decoded strings, the filled sequences and the scores with
+// transformers' pipeline("fill-mask") as recorded in pipeline.json.
+func TestFillMaskMatchesTransformers(t *testing.T) {
+	const model = "bert-fill-mask"
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openTextTask(t, m, model)
+	f, err := text.NewFillMask(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, cases := textTaskCases(t, model)
+	var worst float64
+	preds := 0
+	for _, name := range names {
+		var texts []string
+		if err := json.Unmarshal(cases[name], &texts); err != nil {
+			t.Fatalf("%s: texts: %v", name, err)
+		}
+		got, _, err := f.Fill(ctx, texts, text.DefaultFillMaskTopK)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var raw json.RawMessage
+		textTaskPipeline(t, model, name, &raw)
+		var want [][]text.Prediction
+		if json.Unmarshal(raw, &want) != nil {
+			var one []text.Prediction
+			if err := json.Unmarshal(raw, &one); err != nil {
+				t.Fatalf("%s: pipeline.json: %v", name, err)
+			}
+			want = [][]text.Prediction{one}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d results; transformers gave %d", name, len(got), len(want))
+		}
+		for i := range want {
+			if len(got[i]) != 1 || len(got[i][0]) != len(want[i]) {
+				t.Fatalf("%s[%d]: %+v; transformers gave %+v", name, i, got[i], want[i])
+			}
+			for j, w := range want[i] {
+				g := got[i][0][j]
+				preds++
+				worst = math.Max(worst, math.Abs(float64(g.Score-w.Score)))
+				if g.Token != w.Token || g.TokenStr != w.TokenStr || g.Sequence != w.Sequence {
+					t.Errorf("%s[%d] rank %d: %+v; transformers gave %+v", name, i, j, g, w)
+				}
+			}
+		}
+	}
+	t.Logf("%s: %d cases, %d predictions equal in token/token_str/sequence; max |score - transformers score| = %.2g", model, len(names), preds, worst)
+	if worst > 1e-4 {
+		t.Errorf("max score difference %g exceeds 1e-4", worst)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hfhost/hfhost/host/internal/npy"
 	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/preprocess/tokenizer"
 	"github.com/hfhost/hfhost/sdk"
 )
 
@@ -174,4 +175,12 @@ func openFixture(t *testing.T, model string) *models.Dir {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func writeFile(dir, name, text string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+}
+
+func tokenizerOpts() tokenizer.EncodeOptions {
+	return tokenizer.EncodeOptions{NoTruncation: true, NoPadding: true}
 }
