@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/internal/npy"
 	"github.com/hfhost/hfhost/host/models"
 	"github.com/hfhost/hfhost/host/pipeline"
 	"github.com/hfhost/hfhost/host/pipeline/vision"
@@ -46,6 +47,15 @@ func readJSONFile(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+func readNpyFile(t *testing.T, path string) *npy.Array {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 type hfDetection struct {
@@ -109,5 +119,72 @@ func TestObjectDetectionMatchesTransformers(t *testing.T) {
 				t.Errorf("max score difference %g exceeds 1e-5", worst)
 			}
 		})
+	}
+}
+
+type hfSegment struct {
+	Score       *float64 `json:"score"`
+	Label       string   `json:"label"`
+	MaskNpy     string   `json:"mask_npy"`
+	MaskShapeHW [2]int   `json:"mask_shape_hw"`
+	Pixels255   int      `json:"mask_pixels_255"`
+}
+
+// TestImageSegmentationMatchesTransformers runs the SegFormer fixture through hfhost's semantic
+// segmentation pipeline on the CPU plugin and compares with transformers'
+// pipeline("image-segmentation") output: the same labels in the same order with null scores, and
+// masks equal pixel for pixel to the recorded uint8 arrays (expected/<input>.pipeline_mask_<i>.npy).
+// The masks come from an argmax over ONNX Runtime logits that differ from PyTorch's by up to
+// ~5e-6 (summary.json); a pixel whose two best classes are closer than that could flip, so the
+// number of differing pixels is logged and must be zero on these fixtures.
+func TestImageSegmentationMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openVisionFixture(t, m, "segformer")
+	expected := filepath.Join(d.Path, "expected")
+	var p struct {
+		Outputs map[string]struct {
+			Segments []hfSegment `json:"segments"`
+		} `json:"outputs"`
+	}
+	readJSONFile(t, filepath.Join(expected, "pipeline.json"), &p)
+	seg, err := vision.NewSegmenter(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, off := 0, 0
+	for _, name := range visionTaskInputs {
+		img := decodeFile(t, filepath.Join(expected, "inputs", name+".png"))
+		got, _, err := seg.Segment(ctx, []image.Image{img})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := p.Outputs[name].Segments
+		if len(got[0]) != len(want) {
+			t.Fatalf("%s: %d segments, transformers %d", name, len(got[0]), len(want))
+		}
+		for i, w := range want {
+			g := got[0][i]
+			if g.Label != w.Label || g.Score != nil || w.Score != nil {
+				t.Errorf("%s: segment %d: %s score %v, transformers %s score %v", name, i, g.Label, g.Score, w.Label, w.Score)
+			}
+			mask := readNpyFile(t, filepath.Join(expected, w.MaskNpy))
+			if len(mask.Shape) != 2 || mask.U8 == nil || mask.Shape[0] != w.MaskShapeHW[0] || mask.Shape[1] != w.MaskShapeHW[1] {
+				t.Fatalf("%s: %s is %s %v; want uint8 %v", name, w.MaskNpy, mask.DType, mask.Shape, w.MaskShapeHW)
+			}
+			if b := g.Mask.Bounds(); b.Dy() != mask.Shape[0] || b.Dx() != mask.Shape[1] {
+				t.Fatalf("%s: mask %dx%d, transformers %dx%d", name, b.Dx(), b.Dy(), mask.Shape[1], mask.Shape[0])
+			}
+			for px, v := range mask.U8 {
+				total++
+				if g.Mask.Pix[px] != v {
+					off++
+				}
+			}
+		}
+	}
+	t.Logf("segformer: %d images, %d of %d mask pixels differ from transformers'", len(visionTaskInputs), off, total)
+	if off != 0 {
+		t.Errorf("%d mask pixels differ", off)
 	}
 }

@@ -79,6 +79,33 @@ func decodePNG(t *testing.T, path string) image.Image {
 	return img
 }
 
+// readJSON decodes a JSON file into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// checkFed checks that the first run was fed exactly the pixel_values transformers recorded.
+func checkFed(t *testing.T, r *outputsRunner, path string) {
+	t.Helper()
+	_, pv := readNpy(t, path)
+	fed, _ := sdk.Values[float32](r.got[0].Inputs[0].Tensor)
+	if len(fed) != len(pv.F32) {
+		t.Fatalf("fed %d pixel values %v, transformers %d %v", len(fed), r.got[0].Inputs[0].Tensor.Shape, len(pv.F32), pv.Shape)
+	}
+	for i := range fed {
+		if fed[i] != pv.F32[i] {
+			t.Fatalf("pixel_values[%d] = %v, transformers %v (%s)", i, fed[i], pv.F32[i], path)
+		}
+	}
+}
+
 var fixtureInputs = []string{"gradient_64x48", "shapes_80x100", "noise_40x40"}
 
 type hfDetection struct {
@@ -101,13 +128,7 @@ func TestDetectorPostprocessMatchesTransformers(t *testing.T) {
 					Detections []hfDetection `json:"detections"`
 				} `json:"outputs"`
 			}
-			b, err := os.ReadFile(filepath.Join(dir, "expected", "pipeline.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &p); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, filepath.Join(dir, "expected", "pipeline.json"), &p)
 			if !strings.Contains(p.Call, "threshold=0.0") {
 				t.Fatalf("pipeline.json call %q; this test assumes threshold=0.0", p.Call)
 			}
@@ -134,16 +155,7 @@ func TestDetectorPostprocessMatchesTransformers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, pv := readNpy(t, filepath.Join(dir, "expected", name+".pixel_values.npy"))
-				fed, _ := sdk.Values[float32](r.got[0].Inputs[0].Tensor)
-				if len(fed) != len(pv.F32) {
-					t.Fatalf("%s: fed %d pixel values %v, transformers %d %v", name, len(fed), r.got[0].Inputs[0].Tensor.Shape, len(pv.F32), pv.Shape)
-				}
-				for i := range fed {
-					if fed[i] != pv.F32[i] {
-						t.Fatalf("%s: pixel_values[%d] = %v, transformers %v", name, i, fed[i], pv.F32[i])
-					}
-				}
+				checkFed(t, r, filepath.Join(dir, "expected", name+".pixel_values.npy"))
 				want := p.Outputs[name].Detections
 				if len(got[0]) != len(want) {
 					t.Fatalf("%s: %d detections, transformers %d", name, len(got[0]), len(want))
