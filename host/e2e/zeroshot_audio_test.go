@@ -13,7 +13,9 @@ import (
 	"github.com/hfhost/hfhost/host/internal/npy"
 	"github.com/hfhost/hfhost/host/models"
 	"github.com/hfhost/hfhost/host/pipeline"
+	"github.com/hfhost/hfhost/host/pipeline/audio"
 	"github.com/hfhost/hfhost/host/pipeline/visiontext"
+	audioproc "github.com/hfhost/hfhost/host/preprocess/audio"
 )
 
 // zeroShotFixture is the part of a zero-shot-image-classification pipeline.json these tests read.
@@ -139,5 +141,136 @@ func TestZeroShotImageClassificationMatchesTransformers(t *testing.T) {
 				t.Errorf("max score difference %g exceeds 1e-4", worst)
 			}
 		})
+	}
+}
+
+func decodeWAV(t *testing.T, path string) *audioproc.Clip {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := audioproc.Decode(f, audioproc.DefaultLimits())
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return c
+}
+
+func openAudioModel(t *testing.T, m *backend.Manager, name string) (*models.Dir, *backend.Session) {
+	t.Helper()
+	d, err := models.Open(filepath.Join(root, "testdata", "models", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := d.ONNX("model", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Open(testContext(t), backend.Request{Family: "audio", Graphs: map[string]string{"model": graph}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(testContext(t)) })
+	return d, s
+}
+
+// TestAudioClassificationMatchesTransformers runs the AST fixture through the audio pipeline
+// (WAV decoding, resampling to 16 kHz, AST fbank features, CPU plugin, softmax, top-k) for every
+// recorded clip, 44.1 kHz included (transformers' audio-classification pipeline resamples it
+// with torchaudio; the fixture recorded that), and compares with pipeline.json.
+func TestAudioClassificationMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openAudioModel(t, m, "audio-spectrogram-transformer")
+	var p struct {
+		Outputs map[string][]hfLabel `json:"outputs"`
+	}
+	readJSON(t, filepath.Join(d.Path, "expected", "pipeline.json"), &p)
+	clf, err := audio.NewClassifier(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(p.Outputs))
+	for k := range p.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) != 3 {
+		t.Fatalf("pipeline.json has %d clips, want 3", len(keys))
+	}
+	var worst float64
+	for _, k := range keys {
+		clip := decodeWAV(t, filepath.Join(d.Path, "expected", "inputs", k+".wav"))
+		got, _, err := clf.Classify(ctx, []*audioproc.Clip{clip}, audio.DefaultTopK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := compareLabels(t, k, got[0], p.Outputs[k])
+		t.Logf("%s (%d Hz): max |score - transformers score| = %.2g", k, clip.Rate, diff)
+		worst = math.Max(worst, diff)
+	}
+	if worst > 1e-4 {
+		t.Errorf("max score difference %g exceeds 1e-4", worst)
+	}
+}
+
+// TestCTCMatchesTransformers runs the wav2vec2 fixture through the CTC pipeline for every
+// recorded clip and compares the per-frame argmax ids and the text with pipeline.json. For the
+// 44.1 kHz clip the oracle is the recorded "pipeline" output, made with correct resampling;
+// transformers 4.57.3 itself does not resample in its ASR pipeline
+// (hf_4_57_3_pipeline_on_44k1_input, see testdata/models/README.vision.md).
+func TestCTCMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openAudioModel(t, m, "wav2vec2")
+	var p struct {
+		Outputs map[string]struct {
+			ArgmaxIDs []int `json:"argmax_ids"`
+			Pipeline  struct {
+				Text string `json:"text"`
+			} `json:"pipeline"`
+		} `json:"outputs"`
+	}
+	readJSON(t, filepath.Join(d.Path, "expected", "pipeline.json"), &p)
+	ctc, err := audio.NewCTC(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(p.Outputs))
+	for k := range p.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) != 3 {
+		t.Fatalf("pipeline.json has %d clips, want 3", len(keys))
+	}
+	for _, k := range keys {
+		want := p.Outputs[k]
+		clip := decodeWAV(t, filepath.Join(d.Path, "expected", "inputs", k+".wav"))
+		ids, _, err := ctc.ArgmaxIDs(ctx, clip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := len(ids) == len(want.ArgmaxIDs)
+		for i := 0; same && i < len(ids); i++ {
+			same = ids[i] == want.ArgmaxIDs[i]
+		}
+		if !same {
+			t.Errorf("%s: argmax ids %v, transformers %v", k, ids, want.ArgmaxIDs)
+		}
+		// The decode of transformers' own ids must give transformers' text.
+		if txt, err := ctc.Decode(want.ArgmaxIDs); err != nil || txt != want.Pipeline.Text {
+			t.Errorf("%s: Decode(transformers' ids) = %q (%v), transformers %q", k, txt, err, want.Pipeline.Text)
+		}
+		got, _, err := ctc.Transcribe(ctx, []*audioproc.Clip{clip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != want.Pipeline.Text {
+			t.Errorf("%s: text %q, transformers %q", k, got[0], want.Pipeline.Text)
+		}
+		t.Logf("%s (%d Hz): %d frames, %q (transformers %q)", k, clip.Rate, len(ids), got[0], want.Pipeline.Text)
 	}
 }
