@@ -185,3 +185,63 @@ func TestFillMaskMatchesTransformers(t *testing.T) {
 		t.Errorf("max score difference %g exceeds 1e-4", worst)
 	}
 }
+
+// TestQuestionAnsweringMatchesTransformers runs the distilbert question-answering fixture
+// through the CPU plugin and compares answer, offsets and score with transformers'
+// pipeline("question-answering") as recorded in pipeline.json.
+func TestQuestionAnsweringMatchesTransformers(t *testing.T) {
+	const model = "distilbert-question-answering"
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openTextTask(t, m, model)
+	q, err := text.NewQuestionAnswerer(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, cases := textTaskCases(t, model)
+	var worst float64
+	pairs := 0
+	for _, name := range names {
+		var texts [][2]string
+		if err := json.Unmarshal(cases[name], &texts); err != nil {
+			t.Fatalf("%s: texts: %v", name, err)
+		}
+		var questions, contexts []string
+		for _, p := range texts {
+			questions = append(questions, p[0])
+			contexts = append(contexts, p[1])
+		}
+		got, _, err := q.Answer(ctx, questions, contexts, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var raw json.RawMessage
+		textTaskPipeline(t, model, name, &raw)
+		var want []text.Answer
+		if json.Unmarshal(raw, &want) != nil {
+			var one text.Answer
+			if err := json.Unmarshal(raw, &one); err != nil {
+				t.Fatalf("%s: pipeline.json: %v", name, err)
+			}
+			want = []text.Answer{one}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d results; transformers gave %d", name, len(got), len(want))
+		}
+		for i, w := range want {
+			if len(got[i]) != 1 {
+				t.Fatalf("%s[%d]: %d answers; want 1", name, i, len(got[i]))
+			}
+			g := got[i][0]
+			pairs++
+			worst = math.Max(worst, math.Abs(float64(g.Score-w.Score)))
+			if g.Answer != w.Answer || g.Start != w.Start || g.End != w.End {
+				t.Errorf("%s[%d]: %+v; transformers gave %+v", name, i, g, w)
+			}
+		}
+	}
+	t.Logf("%s: %d cases, %d pairs with equal answer/start/end; max |score - transformers score| = %.2g", model, len(names), pairs, worst)
+	if worst > 1e-4 {
+		t.Errorf("max score difference %g exceeds 1e-4", worst)
+	}
+}
