@@ -51,6 +51,8 @@ type taskRunner func(ctx context.Context, e *env, m *backend.Manager, d *models.
 var taskRunners = map[models.Task]taskRunner{
 	"image-classification":           runImageClassification,
 	"text-classification":            runTextClassification,
+	"audio-classification":           runAudioClassification,
+	"automatic-speech-recognition":   runSpeechRecognition,
 	"zero-shot-image-classification": runZeroShotImageClassification,
 }
 
