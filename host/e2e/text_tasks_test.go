@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/internal/npy"
 	"github.com/hfhost/hfhost/host/models"
 	"github.com/hfhost/hfhost/host/pipeline/text"
 )
@@ -243,5 +244,64 @@ func TestQuestionAnsweringMatchesTransformers(t *testing.T) {
 	t.Logf("%s: %d cases, %d pairs with equal answer/start/end; max |score - transformers score| = %.2g", model, len(names), pairs, worst)
 	if worst > 1e-4 {
 		t.Errorf("max score difference %g exceeds 1e-4", worst)
+	}
+}
+
+// TestFeatureExtractionMatchesTransformers runs the bert feature-extraction fixture through
+// the CPU plugin and compares every hidden-state value with transformers'
+// pipeline("feature-extraction") (pipeline.json, one text per run) and with PyTorch's
+// last_hidden_state.npy (one padded batch; compared on each text's own tokens).
+func TestFeatureExtractionMatchesTransformers(t *testing.T) {
+	const model = "bert-feature-extraction"
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	ctx := testContext(t)
+	d, s := openTextTask(t, m, model)
+	f, err := text.NewFeatureExtractor(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, cases := textTaskCases(t, model)
+	var worstPipe, worstNpy float64
+	values := 0
+	for _, name := range names {
+		var texts []string
+		if err := json.Unmarshal(cases[name], &texts); err != nil {
+			t.Fatalf("%s: texts: %v", name, err)
+		}
+		got, _, err := f.Extract(ctx, texts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var want [][][]float64
+		textTaskPipeline(t, model, name, &want)
+		arr, err := npy.ReadFile(filepath.Join(root, "testdata", "models", model, "expected", name, "last_hidden_state.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || len(arr.Shape) != 3 || arr.Shape[0] != len(got) {
+			t.Fatalf("%s: %d results; pipeline.json has %d, last_hidden_state.npy shape %v", name, len(got), len(want), arr.Shape)
+		}
+		T, H := arr.Shape[1], arr.Shape[2]
+		ref := arr.Float32s()
+		for i := range want {
+			if len(got[i]) != len(want[i]) || len(got[i]) > T {
+				t.Fatalf("%s[%d]: %d tokens; transformers gave %d", name, i, len(got[i]), len(want[i]))
+			}
+			for tok := range want[i] {
+				if len(got[i][tok]) != len(want[i][tok]) || len(got[i][tok]) != H {
+					t.Fatalf("%s[%d] token %d: %d values; want %d", name, i, tok, len(got[i][tok]), H)
+				}
+				for h, w := range want[i][tok] {
+					g := float64(got[i][tok][h])
+					values++
+					worstPipe = math.Max(worstPipe, math.Abs(g-w))
+					worstNpy = math.Max(worstNpy, math.Abs(g-float64(ref[(i*T+tok)*H+h])))
+				}
+			}
+		}
+	}
+	t.Logf("%s: %d cases, %d values: max |value - pipeline.json| = %.2g, max |value - PyTorch last_hidden_state| = %.2g", model, len(names), values, worstPipe, worstNpy)
+	if worstPipe > 1e-4 || worstNpy > 1e-4 {
+		t.Errorf("max differences %g (pipeline) and %g (PyTorch) exceed 1e-4", worstPipe, worstNpy)
 	}
 }
