@@ -51,6 +51,10 @@ type taskRunner func(ctx context.Context, e *env, m *backend.Manager, d *models.
 var taskRunners = map[models.Task]taskRunner{
 	"image-classification":           runImageClassification,
 	"text-classification":            runTextClassification,
+	"token-classification":           runTokenClassification,
+	"fill-mask":                      runFillMask,
+	"question-answering":             runQuestionAnswering,
+	"feature-extraction":             runFeatureExtraction,
 	"audio-classification":           runAudioClassification,
 	"automatic-speech-recognition":   runSpeechRecognition,
 	"zero-shot-image-classification": runZeroShotImageClassification,
