@@ -58,6 +58,9 @@ var taskRunners = map[models.Task]taskRunner{
 	"audio-classification":           runAudioClassification,
 	"automatic-speech-recognition":   runSpeechRecognition,
 	"zero-shot-image-classification": runZeroShotImageClassification,
+	"object-detection":               runObjectDetection,
+	"image-segmentation":             runImageSegmentation,
+	"depth-estimation":               runDepthEstimation,
 }
 
 func supportedTasks() string {

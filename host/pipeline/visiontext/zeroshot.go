@@ -14,8 +14,9 @@
 // returned.
 //
 // SigLIP checkpoints ship only a sentencepiece model (spiece.model) for transformers' slow
-// SiglipTokenizer, and preprocess/tokenizer reads tokenizer.json only. A SigLIP directory
-// without tokenizer.json therefore loads, but Classify refuses it; ClassifyIDs takes prompts
+// SiglipTokenizer (there is no fast one, so no tokenizer.json): for a SigLIP directory without
+// tokenizer.json the prompts are tokenized as SiglipTokenizer does (siglip.go). Other
+// directories without tokenizer.json load, but Classify refuses them; ClassifyIDs takes prompts
 // tokenized elsewhere. Optimum's SigLIP export has no attention_mask input, so the padding is
 // attended to, as SigLIP was trained; the HF pipeline on PyTorch passes a mask, which an ONNX
 // export cannot reproduce.
@@ -61,8 +62,10 @@ type ZeroShotClassifier struct {
 
 	runner pipeline.Runner
 	proc   *imageproc.Processor
-	// tok is nil when the directory has no tokenizer.json (SigLIP).
+	// tok is nil when the directory has no tokenizer.json; sp is then SigLIP's slow
+	// tokenizer, or nil with tokErr saying why the prompts cannot be tokenized.
 	tok    *tokenizer.Tokenizer
+	sp     *siglipTokenizer
 	tokErr error
 	pad    tokenizer.Padding
 	// maxLen > 0 pads and truncates prompts to this length (SigLIP).
@@ -130,6 +133,12 @@ func NewZeroShotClassifier(dir *models.Dir, runner pipeline.Runner) (*ZeroShotCl
 		return nil, fmt.Errorf("zero-shot image classifier: model has no output %q; want a graph exported for zero-shot-image-classification", logitsPerImage)
 	}
 	z.tok, z.pad, z.tokErr = loadTokenizer(dir)
+	if sp, ok := dir.File("spiece.model"); ok && z.tok == nil && z.sigmoid {
+		cfg, _ := dir.File("tokenizer_config.json")
+		if z.sp, err = loadSiglipTokenizer(sp, cfg); err != nil {
+			return nil, fmt.Errorf("zero-shot image classifier: SigLIP tokenizer: %w", err)
+		}
+	}
 	return z, nil
 }
 
@@ -141,7 +150,7 @@ func loadTokenizer(dir *models.Dir) (*tokenizer.Tokenizer, tokenizer.Padding, er
 	if !ok {
 		why := "export the model with a fast tokenizer (tokenizer.json)"
 		if _, sp := dir.File("spiece.model"); sp {
-			why = "it has only spiece.model, the sentencepiece model of a slow tokenizer (SigLIP's SiglipTokenizer has no fast version in transformers), and hfhost reads tokenizer.json only; tokenize the prompts elsewhere and use ClassifyIDs"
+			why = "it has only spiece.model, the sentencepiece model of a slow tokenizer, which hfhost reads only for SigLIP models; tokenize the prompts elsewhere and use ClassifyIDs"
 		}
 		return nil, pad, fmt.Errorf("zero-shot image classifier: model directory %s has no tokenizer.json: %s", dir.Path, why)
 	}
@@ -211,13 +220,23 @@ func (z *ZeroShotClassifier) Prompts(labels []string) []string {
 // best first.
 func (z *ZeroShotClassifier) Classify(ctx context.Context, imgs []image.Image, labels []string) ([][]pipeline.Label, pipeline.Stats, error) {
 	var stats pipeline.Stats
-	if z.tok == nil {
+	if z.tok == nil && z.sp == nil {
 		return nil, stats, z.tokErr
 	}
 	if len(labels) == 0 {
 		return nil, stats, fmt.Errorf("zero-shot image classifier: no candidate labels; give at least one")
 	}
 	t0 := time.Now()
+	if z.sp != nil {
+		ids, mask, err := z.sp.encode(ctx, z.Prompts(labels), z.maxLen)
+		if err != nil {
+			return nil, stats, fmt.Errorf("zero-shot image classifier: %w", err)
+		}
+		stats.Preprocess = time.Since(t0)
+		out, s, err := z.classify(ctx, imgs, labels, ids, mask)
+		stats.Add(s)
+		return out, stats, err
+	}
 	opts := tokenizer.EncodeOptions{NoTruncation: true, Padding: &z.pad}
 	if z.maxLen > 0 {
 		p := z.pad

@@ -2,10 +2,13 @@ package visiontext
 
 import (
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,9 +122,11 @@ func TestCLIPFeedsTransformersTokens(t *testing.T) {
 	}
 }
 
-// TestSigLIPSigmoidAndNoTokenizer checks SigLIP's sigmoid scores, ClassifyIDs, and that
-// Classify names the missing tokenizer.json.
-func TestSigLIPSigmoidAndNoTokenizer(t *testing.T) {
+// TestSigLIPTokensAndSigmoid checks that SigLIP prompts are tokenized from spiece.model as
+// transformers' SiglipTokenizer did (texts.input_ids.npy: lower-cased, punctuation removed,
+// </s> appended, padded with </s> to 64), that no attention_mask is fed to a graph without one,
+// and SigLIP's sigmoid scores.
+func TestSigLIPTokensAndSigmoid(t *testing.T) {
 	d := fixture(t, "siglip")
 	r := &fakeRunner{info: graphInfo(false), logits: []float32{-1, 0, 3}, shape: []int64{1, 3}}
 	z, err := NewZeroShotClassifier(d, r)
@@ -129,24 +134,87 @@ func TestSigLIPSigmoidAndNoTokenizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	labels := []string{"cat", "dog", "car"}
-	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, labels); err == nil || !strings.Contains(err.Error(), "spiece.model") || !strings.Contains(err.Error(), "ClassifyIDs") {
-		t.Fatalf("got %v; want an error naming spiece.model and ClassifyIDs", err)
-	}
-	out, _, err := z.ClassifyIDs(context.Background(), []image.Image{img()}, labels, [][]int{{5, 1}, {6, 1}, {7, 1}}, nil)
+	out, _, err := z.Classify(context.Background(), []image.Image{img()}, labels)
 	if err != nil {
 		t.Fatal(err)
+	}
+	want, err := npy.ReadFile(filepath.Join(d.Path, "expected", "texts.input_ids.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := input(r.got[0], "input_ids")
+	gv, _ := sdk.Values[int64](got)
+	wv := want.Int64s()
+	if sdk.FormatShape(got.Shape) != "[3,64]" || len(gv) != len(wv) {
+		t.Fatalf("input_ids shape %v, transformers %v", got.Shape, want.Shape)
+	}
+	for i := range wv {
+		if gv[i] != wv[i] {
+			t.Fatalf("input_ids %v\ntransformers %v", gv, wv)
+		}
+	}
+	if input(r.got[0], "attention_mask") != nil {
+		t.Fatal("fed an attention_mask to a graph without one")
 	}
 	if out[0][0].Label != "car" || math.Abs(float64(out[0][1].Score)-0.5) > 1e-7 || math.Abs(float64(out[0][2].Score)-1/(1+math.E)) > 1e-7 {
 		t.Fatalf("labels %+v; want sigmoid scores, best first", out)
 	}
-	if input(r.got[0], "attention_mask") != nil {
-		t.Fatal("fed an attention_mask to a graph without one")
+
+	// Canonicalization: case, punctuation and whitespace do not change the ids.
+	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, []string{"  CAT!!", "d.o.g", "car\t"}); err != nil {
+		t.Fatal(err)
+	}
+	gv2, _ := sdk.Values[int64](input(r.got[1], "input_ids"))
+	for i := range wv {
+		if gv2[i] != wv[i] {
+			t.Fatalf("canonicalized input_ids %v\ntransformers %v", gv2, wv)
+		}
+	}
+
+	// ClassifyIDs feeds ids as given and checks their layout.
+	if _, _, err := z.ClassifyIDs(context.Background(), []image.Image{img()}, labels, [][]int{{5, 1}, {6, 1}, {7, 1}}, nil); err != nil {
+		t.Fatal(err)
 	}
 	if _, _, err := z.ClassifyIDs(context.Background(), []image.Image{img()}, labels, [][]int{{5, 1}, {6}, {7, 1}}, nil); err == nil || !strings.Contains(err.Error(), "padded to one length") {
 		t.Fatalf("ragged ids: got %v", err)
 	}
 	if _, _, err := z.ClassifyIDs(context.Background(), []image.Image{img()}, labels, [][]int{{5}}, nil); err == nil || !strings.Contains(err.Error(), "one row per label") {
 		t.Fatalf("row count: got %v", err)
+	}
+}
+
+// TestNoTokenizer checks that a directory without tokenizer.json (and not SigLIP) loads but
+// Classify says what is missing.
+func TestNoTokenizer(t *testing.T) {
+	src := fixture(t, "clip")
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "preprocessor_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src.Path, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := models.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := NewZeroShotClassifier(d, &fakeRunner{info: graphInfo(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, []string{"a"}); err == nil || !strings.Contains(err.Error(), "no tokenizer.json") {
+		t.Fatalf("got %v; want an error naming the missing tokenizer.json", err)
+	}
+}
+
+func TestParseSentencepieceRejectsGarbage(t *testing.T) {
+	for _, b := range [][]byte{nil, {0xff}, {0x0a, 0x05, 0x01}, []byte("not a model")} {
+		if _, _, err := parseSentencepiece(b); err == nil {
+			t.Errorf("parseSentencepiece(%q) succeeded", b)
+		}
 	}
 }
 
@@ -183,4 +251,43 @@ func TestZeroShotErrors(t *testing.T) {
 	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, []string{"a", "b", "c"}); err == nil || !strings.Contains(err.Error(), "want [1,3]") {
 		t.Errorf("wrong output shape: got %v", err)
 	}
+}
+
+// TestSigLIPTokenizerMatchesTransformers compares the SigLIP tokenizer with transformers' slow
+// SiglipTokenizer on 26 prompts (case, punctuation, whitespace runs, NFKC, emoji, CJK,
+// truncation, "▁" in the text), recorded by testdata/gen_siglip_tokens.py.
+func TestSigLIPTokenizerMatchesTransformers(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "siglip_tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Texts []string `json:"texts"`
+		IDs   [][]int  `json:"input_ids"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil || len(c.Texts) == 0 || len(c.Texts) != len(c.IDs) {
+		t.Fatalf("siglip_tokens.json: %v", err)
+	}
+	d := fixture(t, "siglip")
+	sp, _ := d.File("spiece.model")
+	cfg, _ := d.File("tokenizer_config.json")
+	s, err := loadSiglipTokenizer(sp, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, mask, err := s.encode(context.Background(), c.Texts, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for i := range ids {
+		if !slices.Equal(ids[i], c.IDs[i]) {
+			bad++
+			t.Errorf("%q:\n got %v\nwant %v", c.Texts[i], ids[i], c.IDs[i])
+		}
+		if mask[i][0] != 1 || len(mask[i]) != 64 {
+			t.Errorf("%q: mask %v", c.Texts[i], mask[i])
+		}
+	}
+	t.Logf("%d/%d prompts tokenized as transformers' SiglipTokenizer", len(ids)-bad, len(ids))
 }
