@@ -65,6 +65,15 @@ func readNpy(t *testing.T, path string) (*sdk.Tensor, *npy.Array) {
 	return tt, a
 }
 
+func readNpyArray(t *testing.T, path string) *npy.Array {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
