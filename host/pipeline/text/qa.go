@@ -160,7 +160,7 @@ func (q *QuestionAnswerer) answer(ctx context.Context, question, contextText str
 			text := string(ctxRunes[a[0]:b[1]])
 			merged := false
 			for j := range answers {
-				if strings.ToLower(answers[j].Answer) == strings.ToLower(text) {
+				if strings.EqualFold(answers[j].Answer, text) { // transformers compares .lower() forms
 					answers[j].Score += sp.score
 					merged = true
 					break
