@@ -1,9 +1,11 @@
-// Package text holds the text-encoder family's pipelines. Tokenization lives in
-// preprocess/tokenizer; this package only adds what is specific to each task: for text
-// classification, how texts become the tensors an encoder graph declares and how logits become
-// labels.
+// Package text holds the text-encoder family's pipelines: text classification (Classifier),
+// token classification (TokenClassifier), fill-mask (FillMask), extractive question answering
+// (QuestionAnswerer) and feature extraction (FeatureExtractor). Tokenization lives in
+// preprocess/tokenizer; this package only adds what is specific to each task: how texts become
+// the tensors an encoder graph declares and how its outputs become answers, with transformers'
+// pipeline defaults (each type documents its own).
 //
-// Preprocessing follows transformers' TextClassificationPipeline with its defaults: the
+// For text classification, preprocessing follows transformers' TextClassificationPipeline with its defaults: the
 // tokenizer is called with add_special_tokens and no truncation (truncation=False overrides
 // whatever tokenizer.json's truncation section says), and a batch is padded to its longest
 // encoding with tokenizer_config.json's pad_token on its padding_side (token_type_ids and
