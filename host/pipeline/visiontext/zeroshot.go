@@ -75,6 +75,9 @@ type ZeroShotClassifier struct {
 	hasMask bool
 	// imgBatch is the graph's fixed image batch size, 0 when dynamic.
 	imgBatch int
+	// maxPositions is text_config.max_position_embeddings from config.json (0: absent): a
+	// longer prompt would fail inside the graph on every backend alike, so it is refused first.
+	maxPositions int
 }
 
 // NewZeroShotClassifier prepares a zero-shot image classifier for a model directory
@@ -131,6 +134,11 @@ func NewZeroShotClassifier(dir *models.Dir, runner pipeline.Runner) (*ZeroShotCl
 	}
 	if !found {
 		return nil, fmt.Errorf("zero-shot image classifier: model has no output %q; want a graph exported for zero-shot-image-classification", logitsPerImage)
+	}
+	if tc, ok := dir.Config.Raw["text_config"].(map[string]any); ok {
+		if mp, ok := tc["max_position_embeddings"].(float64); ok && mp > 0 {
+			z.maxPositions = int(mp)
+		}
 	}
 	z.tok, z.pad, z.tokErr = loadTokenizer(dir)
 	if sp, ok := dir.File("spiece.model"); ok && z.tok == nil && z.sigmoid {
@@ -295,6 +303,9 @@ func (z *ZeroShotClassifier) classify(ctx context.Context, imgs []image.Image, l
 	}
 	if n == 0 {
 		return nil, stats, fmt.Errorf("zero-shot image classifier: the prompts have no tokens")
+	}
+	if z.maxPositions > 0 && n > z.maxPositions {
+		return nil, stats, &sdk.Error{Code: sdk.InvalidInput, Message: fmt.Sprintf("zero-shot image classifier: the longest prompt is %d tokens; the text encoder's position table holds %d (config.json text_config.max_position_embeddings): shorten the labels or the hypothesis template", n, z.maxPositions)}
 	}
 	textInputs := []sdk.Value{}
 	idsT, err := intTensor(ids, z.idsType)

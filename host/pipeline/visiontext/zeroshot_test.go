@@ -251,6 +251,10 @@ func TestZeroShotErrors(t *testing.T) {
 	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, []string{"a", "b", "c"}); err == nil || !strings.Contains(err.Error(), "want [1,3]") {
 		t.Errorf("wrong output shape: got %v", err)
 	}
+	long := strings.Repeat("word ", 80)
+	if _, _, err := z.Classify(context.Background(), []image.Image{img()}, []string{"a", long}); err == nil || !strings.Contains(err.Error(), "position table holds 77") || sdk.CodeOf(err) != sdk.InvalidInput {
+		t.Errorf("prompt past the position table: got %v", err)
+	}
 }
 
 // TestSigLIPTokenizerMatchesTransformers compares the SigLIP tokenizer with transformers' slow
@@ -290,4 +294,19 @@ func TestSigLIPTokenizerMatchesTransformers(t *testing.T) {
 		}
 	}
 	t.Logf("%d/%d prompts tokenized as transformers' SiglipTokenizer", len(ids)-bad, len(ids))
+}
+
+func FuzzParseSentencepiece(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "models", "siglip", "spiece.model"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b[:200])
+	f.Add([]byte{0x0a, 0x07, 0x0a, 0x01, 'a', 0x15, 0, 0, 0x80, 0xbf})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pieces, _, err := parseSentencepiece(data)
+		if err == nil && len(pieces) == 0 {
+			t.Fatal("no error and no pieces")
+		}
+	})
 }
