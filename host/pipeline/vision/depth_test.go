@@ -58,7 +58,7 @@ func compareDepth(t *testing.T, expected, name string, got Depth, want hfDepth) 
 
 // TestDepthPostprocessMatchesTransformers feeds the PyTorch predicted_depth recorded for the
 // DPT fixture through a fake runner and compares the bicubic-resized depth and the uint8 depth
-// image with transformers' depth-estimation pipeline output.
+// image with transformers' depth-estimation pipeline output (bit-equal).
 func TestDepthPostprocessMatchesTransformers(t *testing.T) {
 	dir := fixtureDir("dpt")
 	expected := filepath.Join(dir, "expected")
@@ -96,8 +96,9 @@ func TestDepthPostprocessMatchesTransformers(t *testing.T) {
 		}
 	}
 	t.Logf("dpt: max |predicted_depth - transformers| / max|depth| = %.3g", worst)
-	if worst > 1e-6 {
-		t.Errorf("resized predicted_depth differs by %g relative; want <= 1e-6", worst)
+	// The resize reproduces ATen's float32 arithmetic, so the values must be bit-equal.
+	if worst != 0 {
+		t.Errorf("resized predicted_depth differs by %g relative; want bit-equal values", worst)
 	}
 }
 
@@ -116,8 +117,9 @@ func TestResizeBicubicKeepsConstantsAndSize(t *testing.T) {
 			t.Fatalf("constant plane resized to %v", out)
 		}
 	}
-	if img := depthImage(out, 9, 4); img.Pix[0] != 0 {
-		t.Fatalf("constant depth image %v", img.Pix[:4])
+	// A constant map has no range to normalise: numpy gives NaN, cast to 0 on x86-64.
+	if img := depthImage(src, 5, 3); img.Pix[0] != 0 || img.Pix[14] != 0 {
+		t.Fatalf("constant depth image %v", img.Pix)
 	}
 }
 

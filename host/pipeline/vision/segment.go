@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"time"
 
 	"github.com/hfhost/hfhost/host/models"
@@ -142,20 +143,43 @@ func (s *Segmenter) segmentOne(ctx context.Context, img image.Image) ([]Segment,
 // align_corners=False) does on CPU in float32, and each pixel takes the class with the largest
 // value (the first on ties, as torch.argmax). The class scores are interpolated one output pixel
 // at a time, so memory stays at H*W whatever the number of classes.
+//
+// ATen has two float kernels and picks by size: outputs with H+W <= 128 go through its
+// channels-last kernel (weights multiplied per corner), larger ones through its generic separable
+// kernel. Both are reproduced with the multiply-adds that the x86-64 build of torch 2.9.1 fuses
+// (measured: bit-equal interpolated logits on the segformer fixture, 100% of values for
+// both kernels). Not reproduced: the channels-last kernel's SIMD path, taken for the first
+// classes in multiples of the vector width (8 or 16) when a model has at least that many, which
+// sums in another order; such differences are float32 ulps and only matter on argmax ties.
 func SemanticMap(logits []float32, classes, h, w, H, W int) []int32 {
-	ys := linearTaps(h, H)
-	xs := linearTaps(w, W)
+	smallOutput := H+W <= 128
+	ys := linearTaps(h, H, smallOutput)
+	xs := linearTaps(w, W, smallOutput)
 	out := make([]int32, H*W)
 	plane := h * w
 	for oy, ty := range ys {
 		for ox, tx := range xs {
+			var w00, w01, w10, w11 float32
+			if smallOutput {
+				w00, w01 = float32(ty.w0*tx.w0), float32(ty.w0*tx.w1)
+				w10, w11 = float32(ty.w1*tx.w0), float32(ty.w1*tx.w1)
+			}
 			best, bestV := 0, float32(0)
 			for c := range classes {
 				src := logits[c*plane:]
 				r0, r1 := src[ty.i0*w:], src[ty.i1*w:]
-				t0 := float32(float32(r0[tx.i0]*tx.w0) + float32(r0[tx.i1]*tx.w1))
-				t1 := float32(float32(r1[tx.i0]*tx.w0) + float32(r1[tx.i1]*tx.w1))
-				v := float32(float32(t0*ty.w0) + float32(t1*ty.w1))
+				var v float32
+				if smallOutput {
+					// cpu_upsample_linear_channels_last: i00*w00 + i01*w01 + i10*w10 + i11*w11.
+					v = fma32(r0[tx.i0], w00, float32(r0[tx.i1]*w01))
+					v = fma32(r1[tx.i0], w10, v)
+					v = fma32(r1[tx.i1], w11, v)
+				} else {
+					// Interpolate<2>: t0*w0 + t1*w1 per axis, height outermost.
+					t0 := fma32(r0[tx.i0], tx.w0, float32(r0[tx.i1]*tx.w1))
+					t1 := fma32(r1[tx.i0], tx.w0, float32(r1[tx.i1]*tx.w1))
+					v = fma32(t0, ty.w0, float32(t1*ty.w1))
+				}
 				if c == 0 || v > bestV {
 					best, bestV = c, v
 				}
@@ -172,13 +196,19 @@ type linearTap struct {
 	w0, w1 float32
 }
 
-// linearTaps computes ATen's compute_indices_weights_linear for align_corners=False and no
-// explicit scale: scale = in/out in float32, src = scale*(dst+0.5)-0.5 clamped at 0.
-func linearTaps(in, out int) []linearTap {
+// linearTaps computes ATen's source indices and weights for align_corners=False and no explicit
+// scale: scale = in/out in float32, src = scale*(dst+0.5)-0.5 clamped at 0 (fused in the
+// channels-last kernel, fused selects that).
+func linearTaps(in, out int, fused bool) []linearTap {
 	scale := float32(in) / float32(out)
 	taps := make([]linearTap, out)
 	for i := range taps {
-		src := float32(float32(scale*float32(float32(i)+0.5)) - 0.5)
+		var src float32
+		if fused {
+			src = fma32(scale, float32(i)+0.5, -0.5)
+		} else {
+			src = float32(float32(scale*float32(float32(i)+0.5)) - 0.5)
+		}
 		if src < 0 {
 			src = 0
 		}
@@ -191,4 +221,12 @@ func linearTaps(in, out int) []linearTap {
 		taps[i] = linearTap{i0: i0, i1: i1, w0: 1 - lambda, w1: lambda}
 	}
 	return taps
+}
+
+// fma32 is a float32 fused multiply-add a*b+c, as the FMA instructions torch's x86-64 kernels
+// are compiled to. The product is exact in float64, so the only rounding besides the final one
+// is that of the float64 sum (a double rounding that differs from a true float32 FMA only on
+// exact float32 midpoints).
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
 }
