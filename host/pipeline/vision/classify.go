@@ -1,6 +1,9 @@
-// Package vision holds the vision family's pipelines. Image decoding and HF image-processor
-// preprocessing live in preprocess/imageproc; this package only adds what is specific to each
-// task: for image classification, which tensors to feed and how logits become labels.
+// Package vision holds the vision family's pipelines: image classification (Classifier),
+// object detection (Detector), semantic segmentation (Segmenter) and depth estimation
+// (DepthEstimator). Image decoding and HF image-processor preprocessing live in
+// preprocess/imageproc; this package only adds what is specific to each task: which tensors to
+// feed and how the outputs become labels, boxes, masks or depth maps, as transformers' pipelines
+// and image processors' post-processing compute them.
 package vision
 
 import (
