@@ -222,6 +222,11 @@ func runImageClassification(ctx context.Context, e *env, m *backend.Manager, d *
 	if err != nil {
 		return err
 	}
+	return e.writeLabels(f, sess, d, task, stats, labels)
+}
+
+// writeLabels reports the backend and writes one list of scored labels per input file.
+func (e *env) writeLabels(f *runFlags, sess *backend.Session, d *models.Dir, task models.Task, stats pipeline.Stats, labels [][]pipeline.Label) error {
 	out := runOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
 	for i, in := range f.inputs {
 		out.Results = append(out.Results, runResult{Input: in, Labels: labels[i]})

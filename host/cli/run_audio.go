@@ -56,21 +56,7 @@ func runAudioClassification(ctx context.Context, e *env, m *backend.Manager, d *
 	if err != nil {
 		return err
 	}
-	out := runOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
-	for i, in := range f.inputs {
-		out.Results = append(out.Results, runResult{Input: in, Labels: labels[i]})
-	}
-	e.reportBackend(f, sess)
-	if f.jsonOut {
-		return e.writeJSON(out)
-	}
-	for _, r := range out.Results {
-		fmt.Fprintf(e.stdout, "%s\n", filepath.Base(r.Input))
-		for _, l := range r.Labels {
-			fmt.Fprintf(e.stdout, "  %-24s %.4f\n", l.Label, l.Score)
-		}
-	}
-	return nil
+	return e.writeLabels(f, sess, d, task, stats, labels)
 }
 
 type asrRunOutput struct {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
@@ -37,23 +36,10 @@ func runZeroShotImageClassification(ctx context.Context, e *env, m *backend.Mana
 	if err != nil {
 		return err
 	}
-	out := runOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
-	for i, in := range f.inputs {
-		l := labels[i]
+	for i, l := range labels {
 		if f.topK > 0 && f.topK < len(l) {
-			l = l[:f.topK]
-		}
-		out.Results = append(out.Results, runResult{Input: in, Labels: l})
-	}
-	e.reportBackend(f, sess)
-	if f.jsonOut {
-		return e.writeJSON(out)
-	}
-	for _, r := range out.Results {
-		fmt.Fprintf(e.stdout, "%s\n", filepath.Base(r.Input))
-		for _, l := range r.Labels {
-			fmt.Fprintf(e.stdout, "  %-24s %.4f\n", l.Label, l.Score)
+			labels[i] = l[:f.topK]
 		}
 	}
-	return nil
+	return e.writeLabels(f, sess, d, task, stats, labels)
 }
