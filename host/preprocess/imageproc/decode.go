@@ -175,28 +175,30 @@ func decodeWebPAnimSafe(data []byte, maxPixels int64) (img image.Image, err erro
 
 // decodeSafe runs the format decoder, turning a decoder panic on malformed
 // input into an error.
+// codecs are the standard-library and x/image decoders behind each format.
+var codecs = map[Format]struct {
+	decode func(io.Reader) (image.Image, error)
+	config func(io.Reader) (image.Config, error)
+}{
+	JPEG: {jpeg.Decode, jpeg.DecodeConfig},
+	PNG:  {png.Decode, png.DecodeConfig},
+	GIF:  {gif.Decode, gif.DecodeConfig},
+	WebP: {webp.Decode, webp.DecodeConfig},
+	BMP:  {bmp.Decode, bmp.DecodeConfig},
+	TIFF: {tiff.Decode, tiff.DecodeConfig},
+}
+
 func decodeSafe(f Format, data []byte) (img image.Image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, fmt.Errorf("malformed %s data (decoder failed: %v)", f, r)
 		}
 	}()
-	rd := bytes.NewReader(data)
-	switch f {
-	case JPEG:
-		return jpeg.Decode(rd)
-	case PNG:
-		return png.Decode(rd)
-	case GIF:
-		return gif.Decode(rd)
-	case WebP:
-		return webp.Decode(rd)
-	case BMP:
-		return bmp.Decode(rd)
-	case TIFF:
-		return tiff.Decode(rd)
+	c, ok := codecs[f]
+	if !ok {
+		return nil, fmt.Errorf("no decoder for %s", f)
 	}
-	return nil, fmt.Errorf("no decoder for %s", f)
+	return c.decode(bytes.NewReader(data))
 }
 
 func decodeConfig(f Format, data []byte) (cfg image.Config, err error) {
@@ -205,22 +207,11 @@ func decodeConfig(f Format, data []byte) (cfg image.Config, err error) {
 			err = fmt.Errorf("malformed %s header (decoder failed: %v)", f, r)
 		}
 	}()
-	rd := bytes.NewReader(data)
-	switch f {
-	case JPEG:
-		return jpeg.DecodeConfig(rd)
-	case PNG:
-		return png.DecodeConfig(rd)
-	case GIF:
-		return gif.DecodeConfig(rd)
-	case WebP:
-		return webp.DecodeConfig(rd)
-	case BMP:
-		return bmp.DecodeConfig(rd)
-	case TIFF:
-		return tiff.DecodeConfig(rd)
+	c, ok := codecs[f]
+	if !ok {
+		return image.Config{}, fmt.Errorf("no decoder for %s", f)
 	}
-	return image.Config{}, fmt.Errorf("no decoder for %s", f)
+	return c.config(bytes.NewReader(data))
 }
 
 // sniff recognises the format from magic bytes, and names what the content
