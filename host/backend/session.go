@@ -309,6 +309,32 @@ func (s *Session) Run(ctx context.Context, role string, req *sdk.RunRequest) (*s
 	}
 }
 
+// Release frees outputs that earlier runs kept in the plugin as handles (sdk.OutputRequest
+// Keep). Handles the plugin does not know are ignored, and so is a failure of a plugin that died
+// or was restarted or replaced meanwhile: its handles died with it.
+func (s *Session) Release(ctx context.Context, handles []string) error {
+	if len(handles) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	p := s.plugin
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	err := p.Executor.Release(ctx, handles)
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	replaced := s.plugin != p
+	s.mu.Unlock()
+	if replaced || sdk.IsTransport(err) {
+		return nil
+	}
+	return fmt.Errorf("backend %s: releasing %d kept outputs: %w", p.Name, len(handles), err)
+}
+
 func (s *Session) runOnce(ctx context.Context, p *Plugin, req *sdk.RunRequest) (*sdk.RunResult, error) {
 	rctx, cancel := context.WithTimeoutCause(ctx, s.m.cfg.RunTimeout.Duration, errHung)
 	defer cancel()

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline/generate"
+)
+
+// decoderFixtures are the text-generation fixtures: one model.onnx with past_key_values inputs.
+var decoderFixtures = []string{"gpt2", "llama", "qwen2", "mistral", "phi3"}
+
+// TestGreedyGenerationMatchesTransformers runs every recorded case of every decoder fixture
+// through the CPU plugin, with the key/value cache kept in the plugin as handles, and checks
+// that the generated ids equal model.generate(do_sample=False, max_new_tokens=12) exactly and
+// that the first step's logits match PyTorch's.
+func TestGreedyGenerationMatchesTransformers(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	for _, model := range decoderFixtures {
+		t.Run(model, func(t *testing.T) {
+			ctx := testContext(t)
+			dir := filepath.Join(root, "testdata", "models", model)
+			d, err := models.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			graph, err := d.ONNX("model", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := m.Open(ctx, backend.Request{Family: string(models.TextDecoder), Graphs: map[string]string{"model": graph}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close(ctx) })
+			g, err := generate.NewGreedy(d, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var summary struct {
+				Cases []struct {
+					Name           string         `json:"name"`
+					GenerateKwargs map[string]any `json:"generate_kwargs"`
+				} `json:"cases"`
+			}
+			readJSON(t, filepath.Join(dir, "expected", "summary.json"), &summary)
+			if len(summary.Cases) == 0 {
+				t.Fatal("summary.json lists no cases")
+			}
+			worst := 0.0
+			for _, c := range summary.Cases {
+				caseDir := filepath.Join(dir, "expected", c.Name)
+				maxNew := int(c.GenerateKwargs["max_new_tokens"].(float64))
+				ids := readNpyFile(t, filepath.Join(caseDir, "input_ids.npy"))
+				mask := readNpyFile(t, filepath.Join(caseDir, "attention_mask.npy"))
+				want := readNpyFile(t, filepath.Join(caseDir, "generated_ids.npy"))
+				steps := readNpyFile(t, filepath.Join(caseDir, "step_logits.npy"))
+				b, width := int(ids.Shape[0]), int(ids.Shape[1])
+				idv, mv, wv := ids.Int64s(), mask.Int64s(), want.Int64s()
+				prompts := make([][]int64, b)
+				for r := range prompts {
+					for c := 0; c < width; c++ {
+						if mv[r*width+c] != 0 {
+							prompts[r] = append(prompts[r], idv[r*width+c])
+						}
+					}
+				}
+				vocab := int(steps.Shape[2])
+				sv := steps.Float32s()
+				step0, all := 0.0, 0.0
+				seen := 0
+				obs := g.Observe(func(step int, logits [][]float32) {
+					seen++
+					for r, row := range logits {
+						if len(row) != vocab {
+							t.Errorf("%s step %d row %d: %d logits, want %d", c.Name, step, r, len(row), vocab)
+							return
+						}
+						ref := sv[(step*b+r)*vocab : (step*b+r+1)*vocab]
+						for i := range row {
+							d := math.Abs(float64(row[i]) - float64(ref[i]))
+							all = math.Max(all, d)
+							if step == 0 {
+								step0 = math.Max(step0, d)
+							}
+						}
+					}
+				})
+				got, st, err := obs.GenerateBatch(ctx, prompts, maxNew)
+				if err != nil {
+					t.Fatalf("%s: %v", c.Name, err)
+				}
+				wantWidth := int(want.Shape[1])
+				for r := range prompts {
+					wantNew := wv[r*wantWidth+width : (r+1)*wantWidth]
+					if !equalIDs(got[r], wantNew) {
+						t.Errorf("%s row %d: generated %v, transformers generated %v", c.Name, r, got[r], wantNew)
+					}
+				}
+				if st.Steps != len(got[0]) {
+					t.Errorf("%s: %d model runs for %d tokens", c.Name, st.Steps, len(got[0]))
+				}
+				if seen != int(steps.Shape[0]) {
+					t.Errorf("%s: %d steps, transformers ran %d", c.Name, seen, steps.Shape[0])
+				}
+				t.Logf("%s: %d rows, %d new tokens each; logits max abs diff vs PyTorch: step 0 %.3g, all steps %.3g", c.Name, b, len(got[0]), step0, all)
+				worst = math.Max(worst, step0)
+				if step0 > 1e-4 {
+					t.Errorf("%s: step-0 logits differ from PyTorch by %g; want <= 1e-4", c.Name, step0)
+				}
+			}
+			t.Logf("%s: worst step-0 logits diff over %d cases: %.3g", model, len(summary.Cases), worst)
+		})
+	}
+}
+
+func equalIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
