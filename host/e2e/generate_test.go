@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
 	"github.com/hfhost/hfhost/host/pipeline/generate"
+	"github.com/hfhost/hfhost/sdk"
 )
 
 // decoderFixtures are the text-generation fixtures: one model.onnx with past_key_values inputs.
@@ -36,7 +38,8 @@ func TestGreedyGenerationMatchesTransformers(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close(ctx) })
-			g, err := generate.NewGreedy(d, s)
+			rec := &handleRecorder{Session: s, issued: map[string]bool{}}
+			g, err := generate.NewGreedy(d, rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,9 +115,46 @@ func TestGreedyGenerationMatchesTransformers(t *testing.T) {
 					t.Errorf("%s: step-0 logits differ from PyTorch by %g; want <= 1e-4", c.Name, step0)
 				}
 			}
-			t.Logf("%s: worst step-0 logits diff over %d cases: %.3g", model, len(summary.Cases), worst)
+			t.Logf("%s: worst step-0 logits diff over %d cases: %.3g; %d cache handles kept in the plugin, %d fed back, %d released", model, len(summary.Cases), worst, len(rec.issued), rec.fedHandles, rec.released)
+			if len(rec.issued) == 0 || rec.fedHandles == 0 || rec.released != len(rec.issued) {
+				t.Errorf("the cache did not stay in the plugin: %d handles kept, %d fed back, %d released; want every kept handle fed back and released once", len(rec.issued), rec.fedHandles, rec.released)
+			}
 		})
 	}
+}
+
+// handleRecorder counts the cache handles a real session keeps, is fed and releases.
+type handleRecorder struct {
+	*backend.Session
+	issued     map[string]bool
+	fedHandles int
+	released   int
+}
+
+func (h *handleRecorder) Run(ctx context.Context, role string, req *sdk.RunRequest) (*sdk.RunResult, error) {
+	for _, v := range req.Inputs {
+		if v.Handle != "" {
+			h.fedHandles++
+		}
+	}
+	res, err := h.Session.Run(ctx, role, req)
+	if err == nil {
+		for _, v := range res.Outputs {
+			if v.Handle != "" {
+				h.issued[v.Handle] = true
+			}
+		}
+	}
+	return res, err
+}
+
+func (h *handleRecorder) Release(ctx context.Context, handles []string) error {
+	for _, x := range handles {
+		if h.issued[x] {
+			h.released++
+		}
+	}
+	return h.Session.Release(ctx, handles)
 }
 
 func equalIDs(a, b []int64) bool {
