@@ -168,3 +168,54 @@ func equalIDs(a, b []int64) bool {
 	}
 	return true
 }
+
+// TestTextGenerationMatchesPipeline runs every text of every decoder fixture through
+// TextGenerator on the CPU plugin and compares the text with transformers'
+// pipeline("text-generation", do_sample=False, max_new_tokens=12) in pipeline.json.
+func TestTextGenerationMatchesPipeline(t *testing.T) {
+	m := newManager(t, pluginConfig(`"cpu"`, ""))
+	for _, model := range decoderFixtures {
+		t.Run(model, func(t *testing.T) {
+			ctx := testContext(t)
+			d, s := openTextTask(t, m, model)
+			g, err := generate.NewTextGenerator(d, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var summary struct {
+				Cases []struct {
+					Name  string   `json:"name"`
+					Texts []string `json:"texts"`
+				} `json:"cases"`
+			}
+			readJSON(t, filepath.Join(d.Path, "expected", "summary.json"), &summary)
+			n := 0
+			for _, c := range summary.Cases {
+				var p struct {
+					Kwargs struct {
+						DoSample     bool `json:"do_sample"`
+						MaxNewTokens int  `json:"max_new_tokens"`
+					} `json:"kwargs"`
+					Output [][]struct {
+						GeneratedText string `json:"generated_text"`
+					} `json:"output"`
+				}
+				readJSON(t, filepath.Join(d.Path, "expected", c.Name, "pipeline.json"), &p)
+				if p.Kwargs.DoSample || p.Kwargs.MaxNewTokens == 0 || len(p.Output) != len(c.Texts) {
+					t.Fatalf("%s: pipeline.json kwargs %+v with %d outputs for %d texts; want greedy with max_new_tokens", c.Name, p.Kwargs, len(p.Output), len(c.Texts))
+				}
+				for i, text := range c.Texts {
+					res, _, err := g.Generate(ctx, text, p.Kwargs.MaxNewTokens)
+					if err != nil {
+						t.Fatalf("%s: %v", c.Name, err)
+					}
+					if want := p.Output[i][0].GeneratedText; res.GeneratedText != want {
+						t.Errorf("%s text %d: generated %q (ids %v); transformers' pipeline gave %q", c.Name, i, res.GeneratedText, res.NewTokenIDs, want)
+					}
+					n++
+				}
+			}
+			t.Logf("%s: %d texts compared with pipeline.json", model, n)
+		})
+	}
+}

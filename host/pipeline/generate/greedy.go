@@ -16,6 +16,9 @@
 // receiving pad_token_id (generation_config.json's, else its first eos_token_id) until every row
 // has finished, as generate does.
 //
+// TextGenerator wraps Greedy with the tokenizer into transformers' text-generation pipeline
+// (prompt in, prompt plus continuation out), with greedy search.
+//
 // Logits processors that generation_config.json may switch on (repetition_penalty, min_length,
 // forced_eos_token_id, ...) are not applied; NewGreedy refuses a config that sets one rather
 // than return ids that differ from transformers'.
