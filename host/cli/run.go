@@ -61,6 +61,7 @@ var taskRunners = map[models.Task]taskRunner{
 	"object-detection":               runObjectDetection,
 	"image-segmentation":             runImageSegmentation,
 	"depth-estimation":               runDepthEstimation,
+	"text-generation":                runTextGeneration,
 }
 
 func supportedTasks() string {
