@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
@@ -217,5 +221,56 @@ func TestTextGenerationMatchesPipeline(t *testing.T) {
 			}
 			t.Logf("%s: %d texts compared with pipeline.json", model, n)
 		})
+	}
+}
+
+// TestGreedyReportsCacheLostToPluginRestart kills the plugin between two generation steps: the
+// session restarts it, the cache handles are gone with the old process, and Generate must say
+// so; the next call then works again on the restarted plugin.
+func TestGreedyReportsCacheLostToPluginRestart(t *testing.T) {
+	state := t.TempDir()
+	pidfile := filepath.Join(state, "pid")
+	m := newManager(t, pluginConfig(`"faulty"`, fmt.Sprintf("[backends.faulty.env]\nHFHOST_FAULT_PIDFILE = %q\n", pidfile)))
+	ctx := testContext(t)
+	d, err := models.Open(filepath.Join(root, "testdata", "models", "gpt2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := d.ONNX("model", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Open(ctx, backend.Request{Family: string(models.TextDecoder), Graphs: map[string]string{"model": graph}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	g, err := generate.NewGreedy(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := readNpyFile(t, filepath.Join(d.Path, "expected", "prompt", "input_ids.npy")).Int64s()
+	pid := readPid(t, pidfile)
+	killer := g.Observe(func(step int, _ [][]float32) {
+		if step == 2 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			waitFor(t, 10*time.Second, func() bool { return !processAlive(pid) })
+		}
+	})
+	_, _, err = killer.Generate(ctx, prompt, 6)
+	if err == nil || !strings.Contains(err.Error(), "plugin most likely restarted") || !strings.Contains(err.Error(), "step 3") {
+		t.Fatalf("error %v; want one saying the cache was lost to a plugin restart at step 3", err)
+	}
+	t.Logf("after the kill: %v", err)
+	if newPid := readPid(t, pidfile); newPid == pid {
+		t.Fatal("plugin was not restarted")
+	}
+	got, _, err := g.Generate(ctx, prompt, 12)
+	if err != nil {
+		t.Fatalf("generation on the restarted plugin: %v", err)
+	}
+	want := readNpyFile(t, filepath.Join(d.Path, "expected", "prompt", "generated_ids.npy")).Int64s()[len(prompt):]
+	if !equalIDs(got, want) {
+		t.Errorf("after the restart: generated %v, want %v", got, want)
 	}
 }
