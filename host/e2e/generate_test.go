@@ -123,6 +123,14 @@ func TestGreedyGenerationMatchesTransformers(t *testing.T) {
 			if len(rec.issued) == 0 || rec.fedHandles == 0 || rec.released != len(rec.issued) {
 				t.Errorf("the cache did not stay in the plugin: %d handles kept, %d fed back, %d released; want every kept handle fed back and released once", len(rec.issued), rec.fedHandles, rec.released)
 			}
+			// The plugin really freed them: a released handle is unknown now.
+			for h := range rec.issued {
+				req := &sdk.RunRequest{Inputs: []sdk.Value{{Name: "past_key_values.0.key", Handle: h}}}
+				if _, err := s.Run(ctx, "model", req); sdk.CodeOf(err) != sdk.NotFound {
+					t.Errorf("run with released handle %s: error %v; want NotFound", h, err)
+				}
+				break
+			}
 		})
 	}
 }
