@@ -1,6 +1,7 @@
-// Package generate owns autoregressive text generation for decoder-only models: the step loop
-// that feeds a prompt, picks the next token and feeds it back with the key/value cache, and the
-// bookkeeping of that cache while it stays inside the backend plugin as handles.
+// Package generate owns autoregressive text generation for decoder-only models (Greedy,
+// TextGenerator) and encoder-decoder models (Seq2Seq, Text2Text): the step loop that feeds a
+// prompt, picks the next token and feeds it back with the key/value cache, and the bookkeeping of
+// that cache while it stays inside the backend plugin as handles.
 //
 // Greedy reproduces transformers' model.generate(do_sample=False) for graphs exported by
 // optimum-onnx as one model.onnx with inputs input_ids, attention_mask, optionally position_ids,

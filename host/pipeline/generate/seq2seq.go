@@ -1,0 +1,368 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline"
+	"github.com/hfhost/hfhost/sdk"
+)
+
+// Graph roles of an encoder-decoder model, as optimum-onnx exports it: encoder_model.onnx,
+// decoder_model.onnx (the first decoder step, no past) and decoder_with_past_model.onnx (every
+// later step). The merged decoder (decoder_model_merged.onnx, with a use_cache_branch input) is
+// not used: the two plain decoders need no dummy past tensors on the first step and each graph
+// computes only its own branch.
+const (
+	EncoderRole         = "encoder"
+	DecoderRole         = "decoder"
+	DecoderWithPastRole = "decoder_with_past"
+)
+
+// Seq2SeqGraphs returns the ONNX files of an encoder-decoder model directory by role, for
+// backend.Request.Graphs.
+func Seq2SeqGraphs(dir *models.Dir) (map[string]string, error) {
+	out := map[string]string{}
+	for role, name := range map[string]string{EncoderRole: "encoder_model", DecoderRole: "decoder_model", DecoderWithPastRole: "decoder_with_past_model"} {
+		p, err := dir.ONNX(name, "")
+		if err != nil {
+			return nil, fmt.Errorf("text2text generation: %w; export the model with optimum-cli export onnx --task text2text-generation-with-past", err)
+		}
+		out[role] = p
+	}
+	return out, nil
+}
+
+// Names of the encoder-decoder graphs' inputs and outputs.
+const (
+	encoderMask   = "encoder_attention_mask"
+	encoderStates = "encoder_hidden_states"
+	lastHidden    = "last_hidden_state"
+)
+
+// Seq2Seq is greedy-search generation for an encoder-decoder model (t5, bart, marian...): the
+// encoder runs once, its last_hidden_state stays in the plugin as a handle and feeds the first
+// decoder step; the first step's cross-attention cache (present.N.encoder.*) is kept as handles
+// for the whole generation and the self-attention cache (present.N.decoder.*) is replaced every
+// step. The decoder starts from generation_config.json's decoder_start_token_id; tokens are the
+// argmax of the logits; generation stops at eos_token_id or after maxNewTokens tokens, and with
+// forced_eos_token_id set the last allowed token is forced to it, as transformers'
+// ForcedEOSTokenLogitsProcessor does with max_length = 1 + max_new_tokens. It is safe for
+// concurrent use if its runner is.
+type Seq2Seq struct {
+	runner    pipeline.Runner
+	encMask   bool        // the encoder has an attention_mask input
+	decMask   bool        // the decoders have encoder_attention_mask
+	self      []cacheSlot // past_key_values.N.decoder.* <- present.N.decoder.*
+	cross     []cacheSlot // past_key_values.N.encoder.* <- step 0's present.N.encoder.*
+	start     int64
+	eos       []int64
+	forcedEOS int64 // -1: none
+	observe   func(step int, logits []float32)
+}
+
+// Observe returns a copy of s that calls fn after every decoder run with that step's logits
+// (before forced EOS), as generate(output_logits=True) returns them. fn must not keep the slice.
+func (s *Seq2Seq) Observe(fn func(step int, logits []float32)) *Seq2Seq {
+	c := *s
+	c.observe = fn
+	return &c
+}
+
+// NewSeq2Seq prepares greedy generation for an encoder-decoder model directory
+// (generation_config.json or config.json) whose graphs are loaded in runner under EncoderRole,
+// DecoderRole and DecoderWithPastRole (see Seq2SeqGraphs).
+func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
+	const what = "text2text generation"
+	s := &Seq2Seq{runner: runner, forcedEOS: -1}
+	enc := runner.Model(EncoderRole)
+	dec := runner.Model(DecoderRole)
+	past := runner.Model(DecoderWithPastRole)
+	if enc == nil || dec == nil || past == nil {
+		return nil, fmt.Errorf("%s: want graphs %q, %q and %q loaded (encoder_model.onnx, decoder_model.onnx, decoder_with_past_model.onnx); some are missing", what, EncoderRole, DecoderRole, DecoderWithPastRole)
+	}
+	for _, in := range enc.Inputs {
+		switch in.Name {
+		case inputIDs, attentionMask:
+			if in.DType != sdk.Int64 {
+				return nil, fmt.Errorf("%s: encoder input %q is %s; want int64", what, in.Name, in.DType)
+			}
+			s.encMask = s.encMask || in.Name == attentionMask
+		default:
+			return nil, fmt.Errorf("%s: encoder input %q is not one this pipeline fills (%s, %s)", what, in.Name, inputIDs, attentionMask)
+		}
+	}
+	if !hasOutput(enc, lastHidden) {
+		return nil, fmt.Errorf("%s: encoder has no output %q; want an encoder exported by optimum-onnx", what, lastHidden)
+	}
+	// The first decoder step: input_ids, encoder_hidden_states, optionally encoder_attention_mask.
+	for _, in := range dec.Inputs {
+		switch in.Name {
+		case inputIDs, encoderStates:
+		case encoderMask:
+			s.decMask = true
+		default:
+			return nil, fmt.Errorf("%s: decoder input %q is not one this pipeline fills (%s, %s, %s); use decoder_model.onnx, not the merged decoder", what, in.Name, inputIDs, encoderStates, encoderMask)
+		}
+	}
+	if !hasOutput(dec, logitsName) || !hasOutput(past, logitsName) {
+		return nil, fmt.Errorf("%s: decoder graphs must have output %q", what, logitsName)
+	}
+	for _, in := range past.Inputs {
+		switch {
+		case in.Name == inputIDs || in.Name == encoderMask:
+		case strings.HasPrefix(in.Name, pastPrefix):
+			present := presentPrefix + strings.TrimPrefix(in.Name, pastPrefix)
+			slot := cacheSlot{past: in, present: present}
+			switch {
+			case strings.HasSuffix(in.Name, ".decoder.key") || strings.HasSuffix(in.Name, ".decoder.value"):
+				if !hasOutput(dec, present) || !hasOutput(past, present) {
+					return nil, fmt.Errorf("%s: decoder_with_past input %q has no matching output %q in both decoders", what, in.Name, present)
+				}
+				s.self = append(s.self, slot)
+			case strings.HasSuffix(in.Name, ".encoder.key") || strings.HasSuffix(in.Name, ".encoder.value"):
+				if !hasOutput(dec, present) {
+					return nil, fmt.Errorf("%s: decoder_with_past input %q has no matching output %q in decoder_model", what, in.Name, present)
+				}
+				s.cross = append(s.cross, slot)
+			default:
+				return nil, fmt.Errorf("%s: decoder_with_past input %q is neither a .decoder. nor an .encoder. cache entry", what, in.Name)
+			}
+		default:
+			return nil, fmt.Errorf("%s: decoder_with_past input %q is not one this pipeline fills (%s, %s, %s*)", what, in.Name, inputIDs, encoderMask, pastPrefix)
+		}
+	}
+	if len(s.self) == 0 {
+		return nil, fmt.Errorf("%s: decoder_with_past has no %s*.decoder.* inputs; export with --task text2text-generation-with-past", what, pastPrefix)
+	}
+	sort.Slice(s.self, func(a, b int) bool { return s.self[a].past.Name < s.self[b].past.Name })
+	sort.Slice(s.cross, func(a, b int) bool { return s.cross[a].past.Name < s.cross[b].past.Name })
+
+	gc, src, err := readGenerationConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := gc.check("forced_eos_token_id"); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", what, src, err)
+	}
+	if s.eos, err = tokenIDs(gc.EOS); err != nil {
+		return nil, fmt.Errorf("%s: %s: eos_token_id: %w", what, src, err)
+	}
+	starts, err := tokenIDs(gc.DecoderStart)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: decoder_start_token_id: %w", what, src, err)
+	}
+	if len(starts) != 1 {
+		return nil, fmt.Errorf("%s: %s has no single decoder_start_token_id (found %d); set it to the token the decoder starts from", what, src, len(starts))
+	}
+	s.start = starts[0]
+	forced, err := tokenIDs(gc.ForcedEOS)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: forced_eos_token_id: %w", what, src, err)
+	}
+	if len(forced) > 0 {
+		// The processor sets every listed id's score to 0 and the rest to -inf; argmax then
+		// takes the lowest listed id.
+		s.forcedEOS = forced[0]
+		for _, f := range forced[1:] {
+			s.forcedEOS = min(s.forcedEOS, f)
+		}
+	}
+	return s, nil
+}
+
+func hasOutput(info *sdk.ModelInfo, name string) bool {
+	for _, o := range info.Outputs {
+		if o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// DecoderStart returns the token the decoder starts from (decoder_start_token_id).
+func (s *Seq2Seq) DecoderStart() int64 { return s.start }
+
+// Generate runs the encoder on one sequence of token ids and greedy decoding for up to
+// maxNewTokens tokens. It returns the generated ids without the decoder start token, the eos
+// token that stopped generation included (transformers' generate output minus its first id).
+func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (out []int64, st Stats, err error) {
+	const what = "text2text generation"
+	if len(ids) == 0 {
+		return nil, st, fmt.Errorf("%s: no input token given; want at least one", what)
+	}
+	if maxNewTokens <= 0 {
+		return nil, st, fmt.Errorf("%s: maxNewTokens is %d; want at least 1", what, maxNewTokens)
+	}
+	st.PromptTokens = len(ids)
+	t0 := time.Now()
+	n := int64(len(ids))
+	ones := make([]int64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	idsT, err := sdk.NewTensor([]int64{1, n}, append([]int64(nil), ids...))
+	if err != nil {
+		return nil, st, fmt.Errorf("%s: %w", what, err)
+	}
+	maskT, err := sdk.NewTensor([]int64{1, n}, ones)
+	if err != nil {
+		return nil, st, fmt.Errorf("%s: %w", what, err)
+	}
+	st.Preprocess += time.Since(t0)
+
+	// fixed holds the handles used by every step (encoder states, cross-attention cache); kept
+	// the self-attention cache of the last step. Both are released when generation ends.
+	var fixed, kept []string
+	defer func() {
+		if rerr := releaseHandles(ctx, s.runner, what, append(fixed, kept...)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+
+	encIn := []sdk.Value{{Name: inputIDs, Tensor: idsT}}
+	if s.encMask {
+		encIn = append(encIn, sdk.Value{Name: attentionMask, Tensor: maskT})
+	}
+	t1 := time.Now()
+	res, err := s.runner.Run(ctx, EncoderRole, &sdk.RunRequest{Inputs: encIn, Outputs: []sdk.OutputRequest{{Name: lastHidden, Keep: true}}})
+	st.Model += time.Since(t1)
+	if err != nil {
+		return nil, st, fmt.Errorf("%s: encoder: %w", what, err)
+	}
+	hv := res.Output(lastHidden)
+	if hv == nil || (hv.Handle == "" && hv.Tensor == nil) {
+		return nil, st, fmt.Errorf("%s: encoder returned no output %q", what, lastHidden)
+	}
+	if hv.Handle != "" {
+		fixed = append(fixed, hv.Handle)
+	}
+	hidden := sdk.Value{Name: encoderStates, Handle: hv.Handle, Tensor: hv.Tensor}
+
+	var past, cross []sdk.Value
+	tok := s.start
+	for step := 0; step < maxNewTokens; step++ {
+		t2 := time.Now()
+		tt, err := sdk.NewTensor([]int64{1, 1}, []int64{tok})
+		if err != nil {
+			return nil, st, fmt.Errorf("%s: %w", what, err)
+		}
+		inputs := []sdk.Value{{Name: inputIDs, Tensor: tt}}
+		if s.decMask {
+			inputs = append(inputs, sdk.Value{Name: encoderMask, Tensor: maskT})
+		}
+		role := DecoderRole
+		wanted := []sdk.OutputRequest{{Name: logitsName}}
+		for _, c := range s.self {
+			wanted = append(wanted, sdk.OutputRequest{Name: c.present, Keep: true})
+		}
+		if step == 0 {
+			inputs = append(inputs, hidden)
+			for _, c := range s.cross {
+				wanted = append(wanted, sdk.OutputRequest{Name: c.present, Keep: true})
+			}
+		} else {
+			role = DecoderWithPastRole
+			inputs = append(inputs, past...)
+			inputs = append(inputs, cross...)
+		}
+		st.Preprocess += time.Since(t2)
+
+		t3 := time.Now()
+		res, err := s.runner.Run(ctx, role, &sdk.RunRequest{Inputs: inputs, Outputs: wanted})
+		st.Model += time.Since(t3)
+		st.Steps++
+		if err != nil {
+			if sdk.CodeOf(err) == sdk.NotFound {
+				return nil, st, fmt.Errorf("%s: step %d: the encoder output or cache kept in the plugin is gone (handle not found; the plugin most likely restarted during generation); run the generation again: %w", what, step, err)
+			}
+			return nil, st, fmt.Errorf("%s: step %d: %w", what, step, err)
+		}
+
+		t4 := time.Now()
+		// Take the new handles first so that they are released whatever happens next.
+		next, nextKept, cerr := takeCache(res, s.self)
+		if step == 0 {
+			var crossKept []string
+			var xerr error
+			cross, crossKept, xerr = takeCache(res, s.cross)
+			fixed = append(fixed, crossKept...)
+			cerr = firstErr(cerr, xerr)
+		}
+		if rerr := releaseHandles(ctx, s.runner, what, kept); rerr != nil {
+			kept = nextKept
+			return nil, st, rerr
+		}
+		kept = nextKept
+		if cerr != nil {
+			return nil, st, fmt.Errorf("%s: step %d: %w", what, step, cerr)
+		}
+		past = next
+
+		logits, shape, err := pipeline.Output(res, logitsName)
+		if err != nil {
+			return nil, st, fmt.Errorf("%s: step %d: %w", what, step, err)
+		}
+		if len(shape) != 3 || shape[0] != 1 || shape[1] < 1 || shape[2] < 1 || int64(len(logits)) != shape[1]*shape[2] {
+			return nil, st, fmt.Errorf("%s: step %d: logits have shape %s; want [1, sequence, vocab]", what, step, sdk.FormatShape(shape))
+		}
+		vocab := int(shape[2])
+		row := logits[(int(shape[1])-1)*vocab:]
+		if s.observe != nil {
+			s.observe(step, row)
+		}
+		tok = int64(Argmax(row))
+		if step == maxNewTokens-1 && s.forcedEOS >= 0 {
+			tok = s.forcedEOS
+		}
+		out = append(out, tok)
+		st.Postprocess += time.Since(t4)
+		if isIn(s.eos, tok) {
+			break
+		}
+	}
+	return out, st, nil
+}
+
+// takeCache turns a run's kept present.* outputs into the next step's past_key_values.* inputs
+// and lists their handles.
+func takeCache(res *sdk.RunResult, slots []cacheSlot) ([]sdk.Value, []string, error) {
+	vals := make([]sdk.Value, len(slots))
+	var handles []string
+	var err error
+	for i, c := range slots {
+		v := res.Output(c.present)
+		if v != nil && v.Handle != "" {
+			handles = append(handles, v.Handle)
+		}
+		if v == nil || (v.Handle == "" && v.Tensor == nil) {
+			err = firstErr(err, fmt.Errorf("model returned no output %q; the cache cannot be carried to the next step", c.present))
+			continue
+		}
+		vals[i] = sdk.Value{Name: c.past.Name, Handle: v.Handle, Tensor: v.Tensor}
+	}
+	return vals, handles, err
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func isIn(list []int64, x int64) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// IsEOS reports whether tok is one of generation_config.json's eos_token_id.
+func (s *Seq2Seq) IsEOS(tok int64) bool { return isIn(s.eos, tok) }
