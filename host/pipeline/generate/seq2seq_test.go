@@ -287,3 +287,11 @@ func TestSeq2SeqRefusesWhatItCannotRun(t *testing.T) {
 		t.Error("maxNewTokens 0 accepted")
 	}
 }
+
+func TestText2TextWantsTokenizerJSON(t *testing.T) {
+	f := newFakeSeq2Seq(t, 0, nil)
+	_, err := NewText2Text(modelDir(t, `{"decoder_start_token_id": 0, "eos_token_id": 9}`), f)
+	if err == nil || !strings.Contains(err.Error(), "no tokenizer.json") {
+		t.Errorf("error %v; want one saying there is no tokenizer.json", err)
+	}
+}
