@@ -62,6 +62,7 @@ var taskRunners = map[models.Task]taskRunner{
 	"image-segmentation":             runImageSegmentation,
 	"depth-estimation":               runDepthEstimation,
 	"text-generation":                runTextGeneration,
+	"text2text-generation":           runText2TextGeneration,
 }
 
 func supportedTasks() string {

@@ -23,7 +23,7 @@ func openSeq2Seq(t *testing.T, m *backend.Manager, model string) (*models.Dir, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	graphs, err := generate.Seq2SeqGraphs(d)
+	graphs, err := generate.Seq2SeqGraphs(d, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,9 +96,9 @@ func TestCLIRunTextClassification(t *testing.T) {
 	}
 
 	t.Run("other text task", func(t *testing.T) {
-		gen := filepath.Join(root, "testdata", "models", "t5")
+		gen := filepath.Join(root, "testdata", "models", "vision-encoder-decoder")
 		stdout, stderr, code := hfhost(t, nil, "run", "--config", cfg, "--model", gen, "--text", "Once upon a time")
-		if code != 1 || stdout != "" || !strings.Contains(stderr, "is a text2text-generation model") || !strings.Contains(stderr, "hfhost run supports") || !strings.Contains(stderr, "text-classification") {
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "is a image-to-text model") || !strings.Contains(stderr, "hfhost run supports") || !strings.Contains(stderr, "text-classification") {
 			t.Errorf("exit %d stdout %q stderr %q; want exit 1 naming the unsupported task", code, stdout, stderr)
 		}
 	})

@@ -24,11 +24,11 @@ const (
 )
 
 // Seq2SeqGraphs returns the ONNX files of an encoder-decoder model directory by role, for
-// backend.Request.Graphs.
-func Seq2SeqGraphs(dir *models.Dir) (map[string]string, error) {
+// backend.Request.Graphs; a non-empty variant picks encoder_model_VARIANT.onnx and so on.
+func Seq2SeqGraphs(dir *models.Dir, variant models.Variant) (map[string]string, error) {
 	out := map[string]string{}
 	for role, name := range map[string]string{EncoderRole: "encoder_model", DecoderRole: "decoder_model", DecoderWithPastRole: "decoder_with_past_model"} {
-		p, err := dir.ONNX(name, "")
+		p, err := dir.ONNX(name, variant)
 		if err != nil {
 			return nil, fmt.Errorf("text2text generation: %w; export the model with optimum-cli export onnx --task text2text-generation-with-past", err)
 		}

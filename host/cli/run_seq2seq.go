@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hfhost/hfhost/host/backend"
+	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/pipeline"
+	"github.com/hfhost/hfhost/host/pipeline/generate"
+)
+
+type text2textRunOutput struct {
+	Model        string              `json:"model"`
+	Task         models.Task         `json:"task"`
+	Backend      string              `json:"backend"`
+	Trace        backend.Trace       `json:"trace"`
+	MaxNewTokens int                 `json:"max_new_tokens"`
+	Results      []text2textRunEntry `json:"results"`
+	Stats        pipeline.Stats      `json:"stats"`
+}
+
+type text2textRunEntry struct {
+	Text string `json:"text"`
+	generate.Text2TextResult
+	Steps int `json:"steps"`
+}
+
+// runText2TextGeneration is hfhost run for an encoder-decoder text2text-generation model (t5,
+// bart, marian with a tokenizer.json...): greedy search for up to generateMaxNewTokens tokens per
+// --text, the encoder output and the key/value caches kept in the plugin.
+func runText2TextGeneration(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
+	if len(f.inputs) > 0 {
+		return &usageError{fmt.Sprintf("model %s is a %s model: give texts with --text, not input files", d.Path, task)}
+	}
+	if len(f.text.texts) == 0 {
+		return &usageError{"no input: give one or more texts with --text TEXT"}
+	}
+	if len(f.text.pairs) > 0 {
+		return &usageError{fmt.Sprintf("model %s is a %s model: --text-pair does not apply; give texts with --text", d.Path, task)}
+	}
+	graphs, err := generate.Seq2SeqGraphs(d, models.Variant(f.variant))
+	if err != nil {
+		return err
+	}
+	sess, err := m.Open(ctx, backend.Request{Family: string(fam), Graphs: graphs})
+	if err != nil {
+		return err
+	}
+	defer sess.Close(ctx)
+	gen, err := generate.NewText2Text(d, sess)
+	if err != nil {
+		return err
+	}
+	out := text2textRunOutput{Model: d.Path, Task: task, MaxNewTokens: generateMaxNewTokens}
+	for _, text := range f.text.texts {
+		res, st, err := gen.Generate(ctx, text, generateMaxNewTokens)
+		if err != nil {
+			return err
+		}
+		out.Stats.Add(st.Stats)
+		out.Results = append(out.Results, text2textRunEntry{Text: text, Text2TextResult: *res, Steps: st.Steps})
+	}
+	out.Backend, out.Trace = sess.Backend(), sess.Trace()
+	e.reportBackend(f, sess)
+	if f.jsonOut {
+		return e.writeJSON(out)
+	}
+	// The generated text, one per --text, as the HF pipeline's generated_text.
+	for _, r := range out.Results {
+		fmt.Fprintln(e.stdout, r.GeneratedText)
+	}
+	return nil
+}
