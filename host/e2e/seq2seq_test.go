@@ -81,8 +81,8 @@ func TestSeq2SeqGenerationMatchesTransformers(t *testing.T) {
 						}
 					}
 					wantRow := wv[r*wantWidth : (r+1)*wantWidth]
-					if wantRow[0] != g.DecoderStart() {
-						t.Fatalf("%s row %d: transformers started from %d, generation_config.json says %d", c.Name, r, wantRow[0], g.DecoderStart())
+					if wantRow[0] != g.DecoderPrompt()[0] {
+						t.Fatalf("%s row %d: transformers started from %d, generation_config.json says %d", c.Name, r, wantRow[0], g.DecoderPrompt()[0])
 					}
 					var diffs []float64
 					obs := g.Observe(func(step int, logits []float32) {

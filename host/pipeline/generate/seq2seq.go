@@ -2,7 +2,9 @@ package generate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -55,13 +57,15 @@ const (
 // concurrent use if its runner is.
 type Seq2Seq struct {
 	runner    pipeline.Runner
-	encMask   bool        // the encoder has an attention_mask input
+	encInputs []sdk.ValueInfo
 	decMask   bool        // the decoders have encoder_attention_mask
 	self      []cacheSlot // past_key_values.N.decoder.* <- present.N.decoder.*
 	cross     []cacheSlot // past_key_values.N.encoder.* <- step 0's present.N.encoder.*
-	start     int64
+	prompt    []int64     // decoder_start_token_id, then forced_decoder_ids in order
 	eos       []int64
-	forcedEOS int64 // -1: none
+	forcedEOS int64   // -1: none
+	suppress  []int64 // suppress_tokens: never picked
+	begin     []int64 // begin_suppress_tokens: not picked as the first new token
 	observe   func(step int, logits []float32)
 }
 
@@ -85,17 +89,7 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 	if enc == nil || dec == nil || past == nil {
 		return nil, fmt.Errorf("%s: want graphs %q, %q and %q loaded (encoder_model.onnx, decoder_model.onnx, decoder_with_past_model.onnx); some are missing", what, EncoderRole, DecoderRole, DecoderWithPastRole)
 	}
-	for _, in := range enc.Inputs {
-		switch in.Name {
-		case inputIDs, attentionMask:
-			if in.DType != sdk.Int64 {
-				return nil, fmt.Errorf("%s: encoder input %q is %s; want int64", what, in.Name, in.DType)
-			}
-			s.encMask = s.encMask || in.Name == attentionMask
-		default:
-			return nil, fmt.Errorf("%s: encoder input %q is not one this pipeline fills (%s, %s)", what, in.Name, inputIDs, attentionMask)
-		}
-	}
+	s.encInputs = enc.Inputs
 	if !hasOutput(enc, lastHidden) {
 		return nil, fmt.Errorf("%s: encoder has no output %q; want an encoder exported by optimum-onnx", what, lastHidden)
 	}
@@ -146,7 +140,7 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := gc.check("forced_eos_token_id"); err != nil {
+	if err := gc.check("forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens"); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", what, src, err)
 	}
 	if s.eos, err = tokenIDs(gc.EOS); err != nil {
@@ -159,7 +153,27 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 	if len(starts) != 1 {
 		return nil, fmt.Errorf("%s: %s has no single decoder_start_token_id (found %d); set it to the token the decoder starts from", what, src, len(starts))
 	}
-	s.start = starts[0]
+	s.prompt = []int64{starts[0]}
+	if len(gc.ForcedDecoderIDs) > 0 && string(gc.ForcedDecoderIDs) != "null" {
+		var pairs [][2]int64
+		if err := json.Unmarshal(gc.ForcedDecoderIDs, &pairs); err != nil {
+			return nil, fmt.Errorf("%s: %s: forced_decoder_ids: want a list of [position, token] pairs: %w", what, src, err)
+		}
+		// Whisper's generate turns these into decoder prompt tokens after the start token;
+		// only that form (positions 1, 2, ... in order) is supported.
+		for i, p := range pairs {
+			if p[0] != int64(i+1) {
+				return nil, fmt.Errorf("%s: %s: forced_decoder_ids %s do not force positions 1, 2, ... in order; only a forced decoder prompt is supported", what, src, gc.ForcedDecoderIDs)
+			}
+			s.prompt = append(s.prompt, p[1])
+		}
+	}
+	if s.suppress, err = tokenIDs(gc.SuppressTokens); err != nil {
+		return nil, fmt.Errorf("%s: %s: suppress_tokens: %w", what, src, err)
+	}
+	if s.begin, err = tokenIDs(gc.BeginSuppress); err != nil {
+		return nil, fmt.Errorf("%s: %s: begin_suppress_tokens: %w", what, src, err)
+	}
 	forced, err := tokenIDs(gc.ForcedEOS)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: forced_eos_token_id: %w", what, src, err)
@@ -184,22 +198,18 @@ func hasOutput(info *sdk.ModelInfo, name string) bool {
 	return false
 }
 
-// DecoderStart returns the token the decoder starts from (decoder_start_token_id).
-func (s *Seq2Seq) DecoderStart() int64 { return s.start }
+// DecoderPrompt returns the tokens the decoder starts from: decoder_start_token_id, then the
+// tokens of forced_decoder_ids (Whisper's <|notimestamps|>, language and task tokens).
+func (s *Seq2Seq) DecoderPrompt() []int64 { return append([]int64(nil), s.prompt...) }
 
-// Generate runs the encoder on one sequence of token ids and greedy decoding for up to
-// maxNewTokens tokens. It returns the generated ids without the decoder start token, the eos
-// token that stopped generation included (transformers' generate output minus its first id).
-func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (out []int64, st Stats, err error) {
-	const what = "text2text generation"
+// Generate runs the encoder on one sequence of token ids (its attention mask all ones) and
+// greedy decoding for up to maxNewTokens tokens. It returns the generated ids without the decoder
+// prompt, the eos token that stopped generation included (transformers' generate output minus
+// the decoder prompt).
+func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) ([]int64, Stats, error) {
 	if len(ids) == 0 {
-		return nil, st, fmt.Errorf("%s: no input token given; want at least one", what)
+		return nil, Stats{}, fmt.Errorf("text2text generation: no input token given; want at least one")
 	}
-	if maxNewTokens <= 0 {
-		return nil, st, fmt.Errorf("%s: maxNewTokens is %d; want at least 1", what, maxNewTokens)
-	}
-	st.PromptTokens = len(ids)
-	t0 := time.Now()
 	n := int64(len(ids))
 	ones := make([]int64, n)
 	for i := range ones {
@@ -207,11 +217,48 @@ func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (
 	}
 	idsT, err := sdk.NewTensor([]int64{1, n}, append([]int64(nil), ids...))
 	if err != nil {
-		return nil, st, fmt.Errorf("%s: %w", what, err)
+		return nil, Stats{}, fmt.Errorf("text2text generation: %w", err)
 	}
 	maskT, err := sdk.NewTensor([]int64{1, n}, ones)
 	if err != nil {
-		return nil, st, fmt.Errorf("%s: %w", what, err)
+		return nil, Stats{}, fmt.Errorf("text2text generation: %w", err)
+	}
+	out, st, err := s.GenerateEncoded(ctx, []sdk.Value{{Name: inputIDs, Tensor: idsT}, {Name: attentionMask, Tensor: maskT}}, maxNewTokens)
+	st.PromptTokens = len(ids)
+	return out, st, err
+}
+
+// GenerateEncoded is Generate for any encoder inputs (Whisper's input_features, ...), batch 1:
+// inputs the encoder does not have are dropped, and every input it has must be given. The
+// decoders' encoder_attention_mask, when they have one, is the attention_mask input.
+func (s *Seq2Seq) GenerateEncoded(ctx context.Context, inputs []sdk.Value, maxNewTokens int) (out []int64, st Stats, err error) {
+	const what = "sequence-to-sequence generation"
+	if maxNewTokens <= 0 {
+		return nil, st, fmt.Errorf("%s: maxNewTokens is %d; want at least 1", what, maxNewTokens)
+	}
+	t0 := time.Now()
+	given := map[string]sdk.Value{}
+	for _, v := range inputs {
+		given[v.Name] = v
+	}
+	var encIn []sdk.Value
+	for _, in := range s.encInputs {
+		v, ok := given[in.Name]
+		if !ok || v.Tensor == nil {
+			return nil, st, fmt.Errorf("%s: the encoder needs input %q and none was given", what, in.Name)
+		}
+		if len(v.Tensor.Shape) == 0 || v.Tensor.Shape[0] != 1 {
+			return nil, st, fmt.Errorf("%s: encoder input %q has shape %s; want batch 1", what, in.Name, sdk.FormatShape(v.Tensor.Shape))
+		}
+		encIn = append(encIn, v)
+	}
+	var maskT *sdk.Tensor
+	if s.decMask {
+		m, ok := given[attentionMask]
+		if !ok || m.Tensor == nil {
+			return nil, st, fmt.Errorf("%s: the decoders need %s and no %s input was given", what, encoderMask, attentionMask)
+		}
+		maskT = m.Tensor
 	}
 	st.Preprocess += time.Since(t0)
 
@@ -224,10 +271,6 @@ func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (
 		}
 	}()
 
-	encIn := []sdk.Value{{Name: inputIDs, Tensor: idsT}}
-	if s.encMask {
-		encIn = append(encIn, sdk.Value{Name: attentionMask, Tensor: maskT})
-	}
 	t1 := time.Now()
 	res, err := s.runner.Run(ctx, EncoderRole, &sdk.RunRequest{Inputs: encIn, Outputs: []sdk.OutputRequest{{Name: lastHidden, Keep: true}}})
 	st.Model += time.Since(t1)
@@ -244,10 +287,10 @@ func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (
 	hidden := sdk.Value{Name: encoderStates, Handle: hv.Handle, Tensor: hv.Tensor}
 
 	var past, cross []sdk.Value
-	tok := s.start
+	feed := s.prompt
 	for step := 0; step < maxNewTokens; step++ {
 		t2 := time.Now()
-		tt, err := sdk.NewTensor([]int64{1, 1}, []int64{tok})
+		tt, err := sdk.NewTensor([]int64{1, int64(len(feed))}, append([]int64(nil), feed...))
 		if err != nil {
 			return nil, st, fmt.Errorf("%s: %w", what, err)
 		}
@@ -315,10 +358,8 @@ func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (
 		if s.observe != nil {
 			s.observe(step, row)
 		}
-		tok = int64(Argmax(row))
-		if step == maxNewTokens-1 && s.forcedEOS >= 0 {
-			tok = s.forcedEOS
-		}
+		tok := s.pick(step, maxNewTokens, row)
+		feed = []int64{tok}
 		out = append(out, tok)
 		st.Postprocess += time.Since(t4)
 		if isIn(s.eos, tok) {
@@ -326,6 +367,33 @@ func (s *Seq2Seq) Generate(ctx context.Context, ids []int64, maxNewTokens int) (
 		}
 	}
 	return out, st, nil
+}
+
+// pick applies the logits processors generation_config.json switched on, as transformers
+// orders them (suppress_tokens, begin_suppress_tokens, forced_eos_token_id), and returns the
+// argmax.
+func (s *Seq2Seq) pick(step, maxNewTokens int, row []float32) int64 {
+	if step == maxNewTokens-1 && s.forcedEOS >= 0 {
+		// max_length = len(prompt) + max_new_tokens; the last token is forced.
+		return s.forcedEOS
+	}
+	if len(s.suppress) > 0 || (step == 0 && len(s.begin) > 0) {
+		row = append([]float32(nil), row...)
+		ninf := float32(math.Inf(-1))
+		for _, id := range s.suppress {
+			if id >= 0 && int(id) < len(row) {
+				row[id] = ninf
+			}
+		}
+		if step == 0 {
+			for _, id := range s.begin {
+				if id >= 0 && int(id) < len(row) {
+					row[id] = ninf
+				}
+			}
+		}
+	}
+	return int64(Argmax(row))
 }
 
 // takeCache turns a run's kept present.* outputs into the next step's past_key_values.* inputs

@@ -25,8 +25,10 @@ type fakeSeq2Seq struct {
 	live     map[string]string // handle -> output name
 	released map[string]int
 	issued   int
-	last     int64 // token fed at the previous step
-	failAt   int   // decoder step whose Run fails (0: none)
+	last     int64   // token fed at the previous step
+	failAt   int     // decoder step whose Run fails (0: none)
+	first    []int64 // the decoder prompt, when longer than the start token
+	picked   []int64 // tokens the pipeline should pick, when processors change script
 	failErr  error
 }
 
@@ -104,12 +106,17 @@ func (f *fakeSeq2Seq) Run(_ context.Context, role string, req *sdk.RunRequest) (
 	if f.failAt > 0 && step == f.failAt {
 		return nil, f.failErr
 	}
-	want := f.last
-	if step == 0 {
-		want = f.start
+	want := []int64{f.last}
+	switch {
+	case step == 0 && f.first != nil:
+		want = f.first
+	case step == 0:
+		want = []int64{f.start}
+	case f.picked != nil:
+		want = []int64{f.picked[step-1]}
 	}
-	if got := ints(f.t, ptr(in["input_ids"])); !reflect.DeepEqual(got, []int64{want}) {
-		f.t.Errorf("step %d: input_ids %v; want [%d]", step, got, want)
+	if got := ints(f.t, ptr(in["input_ids"])); !reflect.DeepEqual(got, want) {
+		f.t.Errorf("step %d: input_ids %v; want %v", step, got, want)
 	}
 	if got := ints(f.t, ptr(in["encoder_attention_mask"])); len(got) != len(f.prompt) {
 		f.t.Errorf("step %d: encoder_attention_mask %v; want %d ones", step, got, len(f.prompt))
@@ -135,10 +142,17 @@ func (f *fakeSeq2Seq) Run(_ context.Context, role string, req *sdk.RunRequest) (
 			}
 		}
 	}
+	// The scripted token first, the next id second.
 	row := make([]float32, vocab)
-	row[f.script[step]] = 1
+	row[f.script[step]] = 2
+	row[(f.script[step]+1)%vocab] = 1
 	f.last = f.script[step]
-	lt, err := sdk.NewTensor([]int64{1, 1, vocab}, row)
+	seq := int64(len(want))
+	all := make([]float32, 0, int(seq)*vocab)
+	for i := int64(1); i < seq; i++ {
+		all = append(all, make([]float32, vocab)...) // only the last position counts
+	}
+	lt, err := sdk.NewTensor([]int64{1, seq, vocab}, append(all, row...))
 	if err != nil {
 		return nil, err
 	}
@@ -293,5 +307,34 @@ func TestText2TextWantsTokenizerJSON(t *testing.T) {
 	_, err := NewText2Text(modelDir(t, `{"decoder_start_token_id": 0, "eos_token_id": 9}`), f)
 	if err == nil || !strings.Contains(err.Error(), "no tokenizer.json") {
 		t.Errorf("error %v; want one saying there is no tokenizer.json", err)
+	}
+}
+
+func TestSeq2SeqWhisperPromptAndSuppression(t *testing.T) {
+	// Whisper: the decoder prompt is <|startoftranscript|> then the forced ids; the first new
+	// token may not be a begin-suppressed one, and suppressed tokens are never picked.
+	d := modelDir(t, `{"decoder_start_token_id": 7, "eos_token_id": 9, "forced_decoder_ids": [[1, 8], [2, 6]], "begin_suppress_tokens": [4], "suppress_tokens": [2]}`)
+	f := newFakeSeq2Seq(t, 7, []int64{1}, 4, 4, 2, 9)
+	f.first = []int64{7, 8, 6}
+	f.picked = []int64{5, 4, 3, 9}
+	s, err := NewSeq2Seq(d, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.DecoderPrompt(); !reflect.DeepEqual(got, f.first) {
+		t.Errorf("decoder prompt %v; want %v", got, f.first)
+	}
+	got, _, err := s.Generate(context.Background(), []int64{1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, f.picked) {
+		t.Errorf("generated %v; want %v", got, f.picked)
+	}
+	f.checkAllReleased(t)
+
+	bad := modelDir(t, `{"decoder_start_token_id": 7, "forced_decoder_ids": [[2, 8]]}`)
+	if _, err := NewSeq2Seq(bad, newFakeSeq2Seq(t, 7, nil)); err == nil || !strings.Contains(err.Error(), "forced_decoder_ids") {
+		t.Errorf("error %v; want forced_decoder_ids with a gap refused", err)
 	}
 }

@@ -69,9 +69,9 @@ func (t *Text2Text) Generate(ctx context.Context, text string, maxNewTokens int)
 		return nil, st, err
 	}
 	t1 := time.Now()
-	all := make([]int, 0, 1+len(newIDs))
-	all = append(all, int(t.seq.DecoderStart()))
-	for _, id := range newIDs {
+	prompt := t.seq.DecoderPrompt()
+	all := make([]int, 0, len(prompt)+len(newIDs))
+	for _, id := range append(prompt, newIDs...) {
 		all = append(all, int(id))
 	}
 	text, err = t.tok.Decode(all, tokenizer.DecodeOptions{SkipSpecialTokens: true})
