@@ -338,3 +338,10 @@ func TestSeq2SeqWhisperPromptAndSuppression(t *testing.T) {
 		t.Errorf("error %v; want forced_decoder_ids with a gap refused", err)
 	}
 }
+
+func TestSpeechToTextWantsTokenizerJSON(t *testing.T) {
+	_, err := NewSpeechToText(modelDir(t, `{"decoder_start_token_id": 0}`), newFakeSeq2Seq(t, 0, nil))
+	if err == nil || !strings.Contains(err.Error(), "no tokenizer.json") {
+		t.Errorf("error %v; want one saying there is no tokenizer.json", err)
+	}
+}
