@@ -11,6 +11,7 @@ import (
 	"github.com/hfhost/hfhost/host/models"
 	"github.com/hfhost/hfhost/host/pipeline"
 	"github.com/hfhost/hfhost/host/pipeline/audio"
+	"github.com/hfhost/hfhost/host/pipeline/generate"
 	audioproc "github.com/hfhost/hfhost/host/preprocess/audio"
 )
 
@@ -73,10 +74,14 @@ type asrRunResult struct {
 	Text  string `json:"text"`
 }
 
-// runSpeechRecognition is hfhost run for an automatic-speech-recognition model. Only CTC
-// models run; a sequence-to-sequence model (Whisper) is refused before anything is loaded.
+// runSpeechRecognition is hfhost run for an automatic-speech-recognition model: CTC models here,
+// sequence-to-sequence models (Whisper, exported with decoder_with_past_model.onnx) by
+// runSpeechSeq2Seq.
 func runSpeechRecognition(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
 	if err := audio.CheckCTC(d); err != nil {
+		if _, serr := generate.Seq2SeqGraphs(d, models.Variant(f.variant)); serr == nil {
+			return runSpeechSeq2Seq(ctx, e, m, d, fam, task, f)
+		}
 		return err
 	}
 	clips, err := decodeAudio(f, d, task)

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strconv"
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
@@ -69,6 +71,67 @@ func runText2TextGeneration(ctx context.Context, e *env, m *backend.Manager, d *
 	// The generated text, one per --text, as the HF pipeline's generated_text.
 	for _, r := range out.Results {
 		fmt.Fprintln(e.stdout, r.GeneratedText)
+	}
+	return nil
+}
+
+type speechSeq2SeqRunOutput struct {
+	Model        string                  `json:"model"`
+	Task         models.Task             `json:"task"`
+	Backend      string                  `json:"backend"`
+	Trace        backend.Trace           `json:"trace"`
+	MaxNewTokens int                     `json:"max_new_tokens"`
+	Results      []speechSeq2SeqRunEntry `json:"results"`
+	Stats        pipeline.Stats          `json:"stats"`
+}
+
+type speechSeq2SeqRunEntry struct {
+	Input string `json:"input"`
+	generate.SpeechResult
+	Steps int `json:"steps"`
+}
+
+// runSpeechSeq2Seq is hfhost run for a sequence-to-sequence speech recognition model (Whisper):
+// greedy search per --input file, up to generation_config.json's max_length (else
+// generateMaxNewTokens) tokens, the encoder output and caches kept in the plugin.
+func runSpeechSeq2Seq(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
+	clips, err := decodeAudio(f, d, task)
+	if err != nil {
+		return err
+	}
+	graphs, err := generate.Seq2SeqGraphs(d, models.Variant(f.variant))
+	if err != nil {
+		return err
+	}
+	sess, err := m.Open(ctx, backend.Request{Family: string(fam), Graphs: graphs})
+	if err != nil {
+		return err
+	}
+	defer sess.Close(ctx)
+	asr, err := generate.NewSpeechToText(d, sess)
+	if err != nil {
+		return err
+	}
+	maxNew := asr.MaxNewTokens()
+	if maxNew <= 0 {
+		maxNew = generateMaxNewTokens
+	}
+	out := speechSeq2SeqRunOutput{Model: d.Path, Task: task, MaxNewTokens: maxNew}
+	for i, clip := range clips {
+		res, st, err := asr.Transcribe(ctx, clip, maxNew)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.inputs[i], err)
+		}
+		out.Stats.Add(st.Stats)
+		out.Results = append(out.Results, speechSeq2SeqRunEntry{Input: f.inputs[i], SpeechResult: *res, Steps: st.Steps})
+	}
+	out.Backend, out.Trace = sess.Backend(), sess.Trace()
+	e.reportBackend(f, sess)
+	if f.jsonOut {
+		return e.writeJSON(out)
+	}
+	for _, r := range out.Results {
+		fmt.Fprintf(e.stdout, "%s\n  %s\n", filepath.Base(r.Input), strconv.Quote(r.Text))
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func TestCLIRunAudio(t *testing.T) {
 		code        int
 		want        string
 	}{
-		{"whisper", "whisper", []string{"x.wav"}, 1, "generation is not implemented yet"},
+		{"whisper missing file", "whisper", []string{"x.wav"}, 1, "x.wav"},
 		{"no input", "wav2vec2", nil, 2, "--input"},
 		{"label", "audio-spectrogram-transformer", []string{"--label", "a", "x.wav"}, 2, "not --text or --label"},
 		{"not audio", "wav2vec2", []string{filepath.Join(root, "testdata", "models", "clip", "expected", "inputs", "noise_40x40.png")}, 1, "noise_40x40.png"},

@@ -25,6 +25,8 @@ type generationConfig struct {
 	EOS          json.RawMessage `json:"eos_token_id"`
 	Pad          json.RawMessage `json:"pad_token_id"`
 	DecoderStart json.RawMessage `json:"decoder_start_token_id"`
+	// MaxLength is read by SpeechToText only (the default length of a transcription).
+	MaxLength *int `json:"max_length"`
 	// ForcedDecoderIDs is read by Seq2Seq only (Whisper's decoder prompt).
 	ForcedDecoderIDs json.RawMessage `json:"forced_decoder_ids"`
 	// Settings that change greedy ids; each must be absent or neutral.

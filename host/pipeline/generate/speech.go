@@ -24,9 +24,10 @@ import (
 // multilingual checkpoints (the prompt comes from generation_config.json as it is). Unlike the HF pipeline, whose Whisper generation
 // config may use beam search, it always picks the argmax.
 type SpeechToText struct {
-	seq *Seq2Seq
-	tok *tokenizer.Tokenizer
-	ext audioproc.Extractor
+	maxNew int
+	seq    *Seq2Seq
+	tok    *tokenizer.Tokenizer
+	ext    audioproc.Extractor
 }
 
 // NewSpeechToText prepares speech recognition for a model directory (preprocessor_config.json,
@@ -49,8 +50,16 @@ func NewSpeechToText(dir *models.Dir, runner pipeline.Runner) (*SpeechToText, er
 	if err != nil {
 		return nil, err
 	}
-	return &SpeechToText{seq: s, tok: tok, ext: ext}, nil
+	maxNew := 0
+	if gc, _, err := readGenerationConfig(dir); err == nil && gc.MaxLength != nil {
+		maxNew = *gc.MaxLength - len(s.prompt)
+	}
+	return &SpeechToText{seq: s, tok: tok, ext: ext, maxNew: max(maxNew, 0)}, nil
 }
+
+// MaxNewTokens is how many tokens transformers' generate allows a transcription by default:
+// generation_config.json's max_length minus the decoder prompt; 0 when max_length is not set.
+func (s *SpeechToText) MaxNewTokens() int { return s.maxNew }
 
 // SpeechResult is one transcription.
 type SpeechResult struct {
