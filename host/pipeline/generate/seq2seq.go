@@ -59,6 +59,7 @@ type Seq2Seq struct {
 	runner    pipeline.Runner
 	encInputs []sdk.ValueInfo
 	decMask   bool        // the decoders have encoder_attention_mask
+	pastState bool        // decoder_with_past takes encoder_hidden_states (no cross cache)
 	self      []cacheSlot // past_key_values.N.decoder.* <- present.N.decoder.*
 	cross     []cacheSlot // past_key_values.N.encoder.* <- step 0's present.N.encoder.*
 	prompt    []int64     // decoder_start_token_id, then forced_decoder_ids in order
@@ -109,11 +110,15 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 	for _, in := range past.Inputs {
 		switch {
 		case in.Name == inputIDs || in.Name == encoderMask:
+		case in.Name == encoderStates:
+			// GPT-2 style decoders (vision-encoder-decoder) recompute cross-attention each step.
+			s.pastState = true
 		case strings.HasPrefix(in.Name, pastPrefix):
 			present := presentPrefix + strings.TrimPrefix(in.Name, pastPrefix)
 			slot := cacheSlot{past: in, present: present}
 			switch {
-			case strings.HasSuffix(in.Name, ".decoder.key") || strings.HasSuffix(in.Name, ".decoder.value"):
+			case strings.HasSuffix(in.Name, ".decoder.key") || strings.HasSuffix(in.Name, ".decoder.value") ||
+				(s.selfOnly(in.Name) && (strings.HasSuffix(in.Name, ".key") || strings.HasSuffix(in.Name, ".value"))):
 				if !hasOutput(dec, present) || !hasOutput(past, present) {
 					return nil, fmt.Errorf("%s: decoder_with_past input %q has no matching output %q in both decoders", what, in.Name, present)
 				}
@@ -132,6 +137,9 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 	}
 	if len(s.self) == 0 {
 		return nil, fmt.Errorf("%s: decoder_with_past has no %s*.decoder.* inputs; export with --task text2text-generation-with-past", what, pastPrefix)
+	}
+	if len(s.cross) == 0 && !s.pastState {
+		return nil, fmt.Errorf("%s: decoder_with_past has neither %s*.encoder.* inputs nor %s; it cannot see the encoder output", what, pastPrefix, encoderStates)
 	}
 	sort.Slice(s.self, func(a, b int) bool { return s.self[a].past.Name < s.self[b].past.Name })
 	sort.Slice(s.cross, func(a, b int) bool { return s.cross[a].past.Name < s.cross[b].past.Name })
@@ -187,6 +195,12 @@ func NewSeq2Seq(dir *models.Dir, runner pipeline.Runner) (*Seq2Seq, error) {
 		}
 	}
 	return s, nil
+}
+
+// selfOnly reports whether a past_key_values name has no .decoder./.encoder. part
+// (past_key_values.N.key), as decoders without a cross-attention cache name it.
+func (s *Seq2Seq) selfOnly(name string) bool {
+	return !strings.Contains(name, ".decoder.") && !strings.Contains(name, ".encoder.")
 }
 
 func hasOutput(info *sdk.ModelInfo, name string) bool {
@@ -312,6 +326,9 @@ func (s *Seq2Seq) GenerateEncoded(ctx context.Context, inputs []sdk.Value, maxNe
 			role = DecoderWithPastRole
 			inputs = append(inputs, past...)
 			inputs = append(inputs, cross...)
+			if s.pastState {
+				inputs = append(inputs, hidden)
+			}
 		}
 		st.Preprocess += time.Since(t2)
 

@@ -29,6 +29,7 @@ type fakeSeq2Seq struct {
 	failAt   int     // decoder step whose Run fails (0: none)
 	first    []int64 // the decoder prompt, when longer than the start token
 	picked   []int64 // tokens the pipeline should pick, when processors change script
+	gpt2     bool    // GPT-2 style decoder: past_key_values.N.key, encoder states every step
 	failErr  error
 }
 
@@ -89,7 +90,11 @@ func (f *fakeSeq2Seq) Run(_ context.Context, role string, req *sdk.RunRequest) (
 	res := &sdk.RunResult{}
 	if role == EncoderRole {
 		f.encoded++
-		if got := ints(f.t, ptr(in["input_ids"])); !reflect.DeepEqual(got, f.prompt) {
+		if v, ok := in["input_ids"]; !ok && f.gpt2 {
+			if _, ok := in["pixel_values"]; !ok {
+				f.t.Errorf("encoder fed %v; want pixel_values", req.Inputs)
+			}
+		} else if got := ints(f.t, &v); !reflect.DeepEqual(got, f.prompt) {
 			f.t.Errorf("encoder input_ids %v; want %v", got, f.prompt)
 		}
 		if len(req.Outputs) != 1 || !req.Outputs[0].Keep {
@@ -118,8 +123,12 @@ func (f *fakeSeq2Seq) Run(_ context.Context, role string, req *sdk.RunRequest) (
 	if got := ints(f.t, ptr(in["input_ids"])); !reflect.DeepEqual(got, want) {
 		f.t.Errorf("step %d: input_ids %v; want %v", step, got, want)
 	}
-	if got := ints(f.t, ptr(in["encoder_attention_mask"])); len(got) != len(f.prompt) {
-		f.t.Errorf("step %d: encoder_attention_mask %v; want %d ones", step, got, len(f.prompt))
+	if _, ok := in["encoder_attention_mask"]; ok == f.gpt2 {
+		f.t.Errorf("step %d: encoder_attention_mask fed %v; the decoder has it: %v", step, ok, !f.gpt2)
+	} else if !f.gpt2 {
+		if got := ints(f.t, ptr(in["encoder_attention_mask"])); len(got) != len(f.prompt) {
+			f.t.Errorf("step %d: encoder_attention_mask %v; want %d ones", step, got, len(f.prompt))
+		}
 	}
 	checkHandle := func(name, holds, suffix string) {
 		v, ok := in[name]
@@ -132,9 +141,16 @@ func (f *fakeSeq2Seq) Run(_ context.Context, role string, req *sdk.RunRequest) (
 			f.t.Errorf("step %d: %s feeds handle %s; want one from %s", step, name, v.Handle, suffix)
 		}
 	}
-	if step == 0 {
+	if step == 0 || f.gpt2 {
 		checkHandle("encoder_hidden_states", "last_hidden_state", "@-1")
-	} else {
+	}
+	if step > 0 && f.gpt2 {
+		for l := 0; l < 2; l++ {
+			for _, kv := range []string{"key", "value"} {
+				checkHandle(fmt.Sprintf("past_key_values.%d.%s", l, kv), fmt.Sprintf("present.%d.%s", l, kv), fmt.Sprintf("@%d", step-1))
+			}
+		}
+	} else if step > 0 {
 		for l := 0; l < 2; l++ {
 			for _, kv := range []string{"key", "value"} {
 				checkHandle(fmt.Sprintf("past_key_values.%d.decoder.%s", l, kv), fmt.Sprintf("present.%d.decoder.%s", l, kv), fmt.Sprintf("@%d", step-1))
@@ -343,5 +359,58 @@ func TestSpeechToTextWantsTokenizerJSON(t *testing.T) {
 	_, err := NewSpeechToText(modelDir(t, `{"decoder_start_token_id": 0}`), newFakeSeq2Seq(t, 0, nil))
 	if err == nil || !strings.Contains(err.Error(), "no tokenizer.json") {
 		t.Errorf("error %v; want one saying there is no tokenizer.json", err)
+	}
+}
+
+// gpt2Infos is a vision-encoder-decoder layout: a GPT-2 decoder with cross-attention that
+// takes encoder_hidden_states at every step and caches only self-attention.
+func gpt2Infos() map[string]*sdk.ModelInfo {
+	ids := sdk.ValueInfo{Name: "input_ids", DType: sdk.Int64, Shape: []int64{-1, -1}}
+	states := sdk.ValueInfo{Name: "encoder_hidden_states", DType: sdk.Float32, Shape: []int64{-1, -1, 4}}
+	logits := sdk.ValueInfo{Name: "logits", DType: sdk.Float32, Shape: []int64{-1, -1, vocab}}
+	enc := &sdk.ModelInfo{
+		Inputs:  []sdk.ValueInfo{{Name: "pixel_values", DType: sdk.Float32, Shape: []int64{-1, 3, -1, -1}}},
+		Outputs: []sdk.ValueInfo{{Name: "last_hidden_state", DType: sdk.Float32, Shape: []int64{-1, -1, 4}}},
+	}
+	dec := &sdk.ModelInfo{Inputs: []sdk.ValueInfo{ids, states}, Outputs: []sdk.ValueInfo{logits}}
+	past := &sdk.ModelInfo{Inputs: []sdk.ValueInfo{ids, states}, Outputs: []sdk.ValueInfo{logits}}
+	for l := 0; l < 2; l++ {
+		for _, kv := range []string{"key", "value"} {
+			name := fmt.Sprintf("%d.%s", l, kv)
+			out := sdk.ValueInfo{Name: "present." + name, DType: sdk.Float32, Shape: []int64{-1, 2, -1, 4}}
+			past.Inputs = append(past.Inputs, sdk.ValueInfo{Name: "past_key_values." + name, DType: sdk.Float32, Shape: []int64{-1, 2, -1, 4}})
+			dec.Outputs = append(dec.Outputs, out)
+			past.Outputs = append(past.Outputs, out)
+		}
+	}
+	return map[string]*sdk.ModelInfo{EncoderRole: enc, DecoderRole: dec, DecoderWithPastRole: past}
+}
+
+func TestSeq2SeqGPT2DecoderGetsEncoderStatesEveryStep(t *testing.T) {
+	d := modelDir(t, `{"decoder_start_token_id": 9, "eos_token_id": 9}`)
+	f := newFakeSeq2Seq(t, 9, nil, 5, 3, 9)
+	f.infos, f.gpt2 = gpt2Infos(), true
+	s, err := NewSeq2Seq(d, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := sdk.NewTensor([]int64{1, 3, 2, 2}, make([]float32, 12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, st, err := s.GenerateEncoded(context.Background(), []sdk.Value{{Name: "pixel_values", Tensor: pv}}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{5, 3, 9}; !reflect.DeepEqual(got, want) || st.Steps != 3 {
+		t.Errorf("generated %v in %d steps; want %v in 3", got, st.Steps, want)
+	}
+	// 1 encoder output + 4 self-attention entries per step.
+	if f.issued != 1+4*3 {
+		t.Errorf("%d handles issued; want %d", f.issued, 1+4*3)
+	}
+	f.checkAllReleased(t)
+	if _, _, err := s.GenerateEncoded(context.Background(), nil, 10); err == nil || !strings.Contains(err.Error(), "pixel_values") {
+		t.Errorf("error %v; want the missing pixel_values named", err)
 	}
 }
