@@ -1,5 +1,6 @@
 // Package generate owns autoregressive text generation for decoder-only models (Greedy,
-// TextGenerator) and encoder-decoder models (Seq2Seq, Text2Text): the step loop that feeds a
+// TextGenerator) and encoder-decoder models (Seq2Seq, with the Text2Text, SpeechToText (Whisper)
+// and ImageToText (vision-encoder-decoder) pipelines on top): the step loop that feeds a
 // prompt, picks the next token and feeds it back with the key/value cache, and the bookkeeping of
 // that cache while it stays inside the backend plugin as handles.
 //

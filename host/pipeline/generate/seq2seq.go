@@ -46,15 +46,18 @@ const (
 	lastHidden    = "last_hidden_state"
 )
 
-// Seq2Seq is greedy-search generation for an encoder-decoder model (t5, bart, marian...): the
-// encoder runs once, its last_hidden_state stays in the plugin as a handle and feeds the first
-// decoder step; the first step's cross-attention cache (present.N.encoder.*) is kept as handles
-// for the whole generation and the self-attention cache (present.N.decoder.*) is replaced every
-// step. The decoder starts from generation_config.json's decoder_start_token_id; tokens are the
-// argmax of the logits; generation stops at eos_token_id or after maxNewTokens tokens, and with
-// forced_eos_token_id set the last allowed token is forced to it, as transformers'
-// ForcedEOSTokenLogitsProcessor does with max_length = 1 + max_new_tokens. It is safe for
-// concurrent use if its runner is.
+// Seq2Seq is greedy-search generation for an encoder-decoder model (t5, bart, marian, whisper,
+// vision-encoder-decoder...): the encoder runs once, its last_hidden_state stays in the plugin as
+// a handle and feeds the first decoder step (and every step for decoders without a
+// cross-attention cache, such as GPT-2 in vision-encoder-decoder); the first step's
+// cross-attention cache (present.N.encoder.*) is kept as handles for the whole generation and
+// the self-attention cache (present.N.decoder.* or present.N.key/value) is replaced every step.
+// The decoder prompt is generation_config.json's decoder_start_token_id followed by the tokens of
+// forced_decoder_ids (Whisper); tokens are the argmax of the logits after suppress_tokens (every
+// step) and begin_suppress_tokens (first new token) are masked; generation stops at
+// eos_token_id or after maxNewTokens tokens, and with forced_eos_token_id set the last allowed
+// token is forced to it, as transformers' ForcedEOSTokenLogitsProcessor does with max_length =
+// len(prompt) + max_new_tokens. Batch 1 only. It is safe for concurrent use if its runner is.
 type Seq2Seq struct {
 	runner    pipeline.Runner
 	encInputs []sdk.ValueInfo
