@@ -63,6 +63,7 @@ var taskRunners = map[models.Task]taskRunner{
 	"depth-estimation":               runDepthEstimation,
 	"text-generation":                runTextGeneration,
 	"text2text-generation":           runText2TextGeneration,
+	"image-to-text":                  runImageToText,
 }
 
 func supportedTasks() string {

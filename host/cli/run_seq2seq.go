@@ -135,3 +135,56 @@ func runSpeechSeq2Seq(ctx context.Context, e *env, m *backend.Manager, d *models
 	}
 	return nil
 }
+
+type imageToTextRunEntry struct {
+	Input string `json:"input"`
+	generate.ImageToTextResult
+	Steps int `json:"steps"`
+}
+
+// runImageToText is hfhost run for a vision-encoder-decoder captioning model: greedy search for
+// up to generateMaxNewTokens tokens per --input image, the encoder output and caches kept in the
+// plugin.
+func runImageToText(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
+	if len(f.text.texts) > 0 {
+		return &usageError{fmt.Sprintf("model %s is a %s model: give image files with --input, not --text", d.Path, task)}
+	}
+	imgs, err := decodeImages(f, d)
+	if err != nil {
+		return err
+	}
+	graphs, err := generate.Seq2SeqGraphs(d, models.Variant(f.variant))
+	if err != nil {
+		return err
+	}
+	sess, err := m.Open(ctx, backend.Request{Family: string(fam), Graphs: graphs})
+	if err != nil {
+		return err
+	}
+	defer sess.Close(ctx)
+	capt, err := generate.NewImageToText(d, sess)
+	if err != nil {
+		return err
+	}
+	var stats pipeline.Stats
+	var results []imageToTextRunEntry
+	for i, img := range imgs {
+		res, st, err := capt.Caption(ctx, img, generateMaxNewTokens)
+		if err != nil {
+			return err
+		}
+		stats.Add(st.Stats)
+		results = append(results, imageToTextRunEntry{Input: f.inputs[i], ImageToTextResult: *res, Steps: st.Steps})
+	}
+	e.reportBackend(f, sess)
+	if f.jsonOut {
+		return e.writeJSON(map[string]any{
+			"model": d.Path, "task": task, "backend": sess.Backend(), "trace": sess.Trace(),
+			"max_new_tokens": generateMaxNewTokens, "results": results, "stats": stats,
+		})
+	}
+	for _, r := range results {
+		fmt.Fprintf(e.stdout, "%s\n  %s\n", filepath.Base(r.Input), strconv.Quote(r.GeneratedText))
+	}
+	return nil
+}

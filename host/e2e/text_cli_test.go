@@ -95,11 +95,14 @@ func TestCLIRunTextClassification(t *testing.T) {
 		})
 	}
 
-	t.Run("other text task", func(t *testing.T) {
-		gen := filepath.Join(root, "testdata", "models", "vision-encoder-decoder")
-		stdout, stderr, code := hfhost(t, nil, "run", "--config", cfg, "--model", gen, "--text", "Once upon a time")
-		if code != 1 || stdout != "" || !strings.Contains(stderr, "is a image-to-text model") || !strings.Contains(stderr, "hfhost run supports") || !strings.Contains(stderr, "text-classification") {
-			t.Errorf("exit %d stdout %q stderr %q; want exit 1 naming the unsupported task", code, stdout, stderr)
+	t.Run("unknown architecture", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"bert","architectures":["BertForMultipleChoice"]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := hfhost(t, nil, "run", "--config", cfg, "--model", dir, "--text", "Once upon a time")
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "BertForMultipleChoice") || !strings.Contains(stderr, "known architecture suffixes") {
+			t.Errorf("exit %d stdout %q stderr %q; want exit 1 naming the architecture hfhost does not know", code, stdout, stderr)
 		}
 	})
 }
