@@ -40,6 +40,8 @@ type runFlags struct {
 	threshold float64
 	// samples are the built-in model's sample inputs, used when no input is given.
 	samples []string
+	// topKSet says --top-k was given; otherwise a task may use its pipeline's own default.
+	topKSet bool
 }
 
 // taskRunner is `hfhost run` for one task: it checks the inputs the flags give, opens a
@@ -148,6 +150,7 @@ func (e *env) run(ctx context.Context, args []string) error {
 		return err
 	}
 	f.inputs = append(f.inputs, fs.Args()...)
+	fs.Visit(func(fl *flag.Flag) { f.topKSet = f.topKSet || fl.Name == "top-k" })
 	m, err := e.manager(&f.common)
 	if err != nil {
 		return err

@@ -172,7 +172,11 @@ func runQuestionAnswering(ctx context.Context, e *env, m *backend.Manager, d *mo
 	if err != nil {
 		return err
 	}
-	answers, stats, err := q.Answer(ctx, f.text.texts, f.text.pairs, f.topK)
+	k := f.topK
+	if !f.topKSet {
+		k = 1 // the question-answering pipeline's default top_k
+	}
+	answers, stats, err := q.Answer(ctx, f.text.texts, f.text.pairs, k)
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func TestCLIRunTextTasks(t *testing.T) {
 				Answer string  `json:"answer"`
 			} `json:"answers"`
 		}
-		textTaskCLI(t, cfg, model, &got, "--top-k", "1", "--text", "How old is the house?", "--text-pair", "The house is about 100 years old. It stands near the sea shore, by the garden.")
+		textTaskCLI(t, cfg, model, &got, "--text", "How old is the house?", "--text-pair", "The house is about 100 years old. It stands near the sea shore, by the garden.")
 		if len(got) != 1 || len(got[0].Answers) != 1 {
 			t.Fatalf("got %+v; want one answer", got)
 		}
