@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hfhost/hfhost/host/models"
+	"github.com/hfhost/hfhost/host/preprocess/tokenizer"
 	"github.com/hfhost/hfhost/sdk"
 )
 
@@ -170,4 +171,45 @@ func intTensor(dt sdk.DType, shape []int64, v []int64) (*sdk.Tensor, error) {
 		return sdk.NewTensor(shape, v32)
 	}
 	return sdk.NewTensor(shape, v)
+}
+
+// loadTokenizer reads the model directory's tokenizer.json; what names the pipeline in errors.
+func loadTokenizer(dir *models.Dir, what string) (*tokenizer.Tokenizer, error) {
+	p, ok := dir.File("tokenizer.json")
+	if !ok {
+		return nil, fmt.Errorf("%s: model directory %s has no tokenizer.json; hfhost reads fast tokenizers only (models that ship only sentencepiece files, such as Marian, have none in transformers either): save the model with a fast tokenizer (optimum-cli export onnx saves it)", what, dir.Path)
+	}
+	tok, err := tokenizer.FromFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return tok, nil
+}
+
+// encodeText tokenizes one text as the HF pipelines do for a plain string: the tokenizer's own
+// special tokens, no truncation, no padding.
+func encodeText(tok *tokenizer.Tokenizer, text, what string) ([]int64, error) {
+	enc, err := tok.Encode(text, tokenizer.EncodeOptions{NoTruncation: true, NoPadding: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s: tokenizing %q: %w", what, text, err)
+	}
+	if len(enc.IDs) == 0 {
+		return nil, fmt.Errorf("%s: the text %q has no tokens; give a non-empty text", what, text)
+	}
+	ids := make([]int64, len(enc.IDs))
+	for i, id := range enc.IDs {
+		ids[i] = int64(id)
+	}
+	return ids, nil
+}
+
+// asInts concatenates id slices as the tokenizer's []int.
+func asInts(parts ...[]int64) []int {
+	var out []int
+	for _, p := range parts {
+		for _, id := range p {
+			out = append(out, int(id))
+		}
+	}
+	return out
 }

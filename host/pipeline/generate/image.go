@@ -32,13 +32,9 @@ type ImageToText struct {
 // tokenizer.json, generation_config.json) whose graphs are loaded in runner as Seq2SeqGraphs
 // names them.
 func NewImageToText(dir *models.Dir, runner pipeline.Runner) (*ImageToText, error) {
-	tokPath, ok := dir.File("tokenizer.json")
-	if !ok {
-		return nil, fmt.Errorf("image to text: model directory %s has no tokenizer.json; save the model with a fast tokenizer", dir.Path)
-	}
-	tok, err := tokenizer.FromFile(tokPath)
+	tok, err := loadTokenizer(dir, "image to text")
 	if err != nil {
-		return nil, fmt.Errorf("image to text: %w", err)
+		return nil, err
 	}
 	proc, err := imageproc.FromDir(dir.Path)
 	if err != nil {

@@ -34,13 +34,9 @@ type SpeechToText struct {
 // tokenizer.json, generation_config.json) whose graphs are loaded in runner as Seq2SeqGraphs
 // names them.
 func NewSpeechToText(dir *models.Dir, runner pipeline.Runner) (*SpeechToText, error) {
-	tokPath, ok := dir.File("tokenizer.json")
-	if !ok {
-		return nil, fmt.Errorf("speech recognition: model directory %s has no tokenizer.json; save the model with a fast tokenizer", dir.Path)
-	}
-	tok, err := tokenizer.FromFile(tokPath)
+	tok, err := loadTokenizer(dir, "speech recognition")
 	if err != nil {
-		return nil, fmt.Errorf("speech recognition: %w", err)
+		return nil, err
 	}
 	ext, err := audioproc.FromDir(dir.Path)
 	if err != nil {

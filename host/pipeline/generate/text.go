@@ -36,13 +36,9 @@ type TextResult struct {
 // NewTextGenerator prepares text generation for a model directory (tokenizer.json, config.json,
 // generation_config.json) whose decoder graph "model" is loaded in runner.
 func NewTextGenerator(dir *models.Dir, runner pipeline.Runner) (*TextGenerator, error) {
-	tokPath, ok := dir.File("tokenizer.json")
-	if !ok {
-		return nil, fmt.Errorf("text generation: model directory %s has no tokenizer.json; export the model with a fast tokenizer (optimum-cli export onnx saves it)", dir.Path)
-	}
-	tok, err := tokenizer.FromFile(tokPath)
+	tok, err := loadTokenizer(dir, "text generation")
 	if err != nil {
-		return nil, fmt.Errorf("text generation: %w", err)
+		return nil, err
 	}
 	g, err := NewGreedy(dir, runner)
 	if err != nil {
@@ -54,16 +50,9 @@ func NewTextGenerator(dir *models.Dir, runner pipeline.Runner) (*TextGenerator, 
 // Generate continues one prompt with up to maxNewTokens greedy tokens.
 func (t *TextGenerator) Generate(ctx context.Context, prompt string, maxNewTokens int) (*TextResult, Stats, error) {
 	t0 := time.Now()
-	enc, err := t.tok.Encode(prompt, tokenizer.EncodeOptions{NoTruncation: true, NoPadding: true})
+	ids, err := encodeText(t.tok, prompt, "text generation")
 	if err != nil {
-		return nil, Stats{}, fmt.Errorf("text generation: tokenizing the prompt: %w", err)
-	}
-	if len(enc.IDs) == 0 {
-		return nil, Stats{}, fmt.Errorf("text generation: the prompt %q has no tokens; give a non-empty prompt", prompt)
-	}
-	ids := make([]int64, len(enc.IDs))
-	for i, id := range enc.IDs {
-		ids[i] = int64(id)
+		return nil, Stats{}, err
 	}
 	pre := time.Since(t0)
 	newIDs, st, err := t.greedy.Generate(ctx, ids, maxNewTokens)
@@ -73,16 +62,11 @@ func (t *TextGenerator) Generate(ctx context.Context, prompt string, maxNewToken
 	}
 	t1 := time.Now()
 	opts := tokenizer.DecodeOptions{SkipSpecialTokens: true, CleanUpTokenizationSpaces: true}
-	all := make([]int, 0, len(enc.IDs)+len(newIDs))
-	all = append(all, enc.IDs...)
-	for _, id := range newIDs {
-		all = append(all, int(id))
-	}
-	full, err := t.tok.Decode(all, opts)
+	full, err := t.tok.Decode(asInts(ids, newIDs), opts)
 	if err != nil {
 		return nil, st, fmt.Errorf("text generation: decoding the generated ids: %w", err)
 	}
-	head, err := t.tok.Decode(enc.IDs, opts)
+	head, err := t.tok.Decode(asInts(ids), opts)
 	if err != nil {
 		return nil, st, fmt.Errorf("text generation: decoding the prompt ids: %w", err)
 	}

@@ -33,13 +33,9 @@ type Text2TextResult struct {
 // NewText2Text prepares text2text generation for a model directory (tokenizer.json,
 // generation_config.json) whose graphs are loaded in runner as Seq2SeqGraphs names them.
 func NewText2Text(dir *models.Dir, runner pipeline.Runner) (*Text2Text, error) {
-	tokPath, ok := dir.File("tokenizer.json")
-	if !ok {
-		return nil, fmt.Errorf("text2text generation: model directory %s has no tokenizer.json; hfhost tokenizes with fast tokenizers only (Marian models ship only sentencepiece files, for which transformers has no fast tokenizer either); save the model with a fast tokenizer", dir.Path)
-	}
-	tok, err := tokenizer.FromFile(tokPath)
+	tok, err := loadTokenizer(dir, "text2text generation")
 	if err != nil {
-		return nil, fmt.Errorf("text2text generation: %w", err)
+		return nil, err
 	}
 	s, err := NewSeq2Seq(dir, runner)
 	if err != nil {
@@ -51,16 +47,9 @@ func NewText2Text(dir *models.Dir, runner pipeline.Runner) (*Text2Text, error) {
 // Generate runs greedy generation for up to maxNewTokens tokens on one text.
 func (t *Text2Text) Generate(ctx context.Context, text string, maxNewTokens int) (*Text2TextResult, Stats, error) {
 	t0 := time.Now()
-	enc, err := t.tok.Encode(text, tokenizer.EncodeOptions{NoTruncation: true, NoPadding: true})
+	ids, err := encodeText(t.tok, text, "text2text generation")
 	if err != nil {
-		return nil, Stats{}, fmt.Errorf("text2text generation: tokenizing the text: %w", err)
-	}
-	if len(enc.IDs) == 0 {
-		return nil, Stats{}, fmt.Errorf("text2text generation: the text %q has no tokens; give a non-empty text", text)
-	}
-	ids := make([]int64, len(enc.IDs))
-	for i, id := range enc.IDs {
-		ids[i] = int64(id)
+		return nil, Stats{}, err
 	}
 	pre := time.Since(t0)
 	newIDs, st, err := t.seq.Generate(ctx, ids, maxNewTokens)
@@ -69,12 +58,7 @@ func (t *Text2Text) Generate(ctx context.Context, text string, maxNewTokens int)
 		return nil, st, err
 	}
 	t1 := time.Now()
-	prompt := t.seq.DecoderPrompt()
-	all := make([]int, 0, len(prompt)+len(newIDs))
-	for _, id := range append(prompt, newIDs...) {
-		all = append(all, int(id))
-	}
-	text, err = t.tok.Decode(all, tokenizer.DecodeOptions{SkipSpecialTokens: true})
+	text, err = t.tok.Decode(asInts(t.seq.DecoderPrompt(), newIDs), tokenizer.DecodeOptions{SkipSpecialTokens: true})
 	if err != nil {
 		return nil, st, fmt.Errorf("text2text generation: decoding the generated ids: %w", err)
 	}
