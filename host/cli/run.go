@@ -129,13 +129,16 @@ func classify(d *models.Dir, family string) (models.Family, models.Task, error) 
 	return fam, task, nil
 }
 
-type runOutput struct {
-	Model   string         `json:"model"`
-	Task    models.Task    `json:"task"`
-	Backend string         `json:"backend"`
-	Trace   backend.Trace  `json:"trace"`
-	Results []runResult    `json:"results"`
-	Stats   pipeline.Stats `json:"stats"`
+// taskOutput is `hfhost run --json` output: the model, where it ran, and one result per input.
+type taskOutput[R any] struct {
+	Model   string        `json:"model"`
+	Task    models.Task   `json:"task"`
+	Backend string        `json:"backend"`
+	Trace   backend.Trace `json:"trace"`
+	// MaxNewTokens is the generation budget, for generation tasks.
+	MaxNewTokens int            `json:"max_new_tokens,omitempty"`
+	Results      []R            `json:"results"`
+	Stats        pipeline.Stats `json:"stats"`
 }
 
 type runResult struct {
@@ -233,7 +236,7 @@ func runImageClassification(ctx context.Context, e *env, m *backend.Manager, d *
 
 // writeLabels reports the backend and writes one list of scored labels per input file.
 func (e *env) writeLabels(f *runFlags, sess *backend.Session, d *models.Dir, task models.Task, stats pipeline.Stats, labels [][]pipeline.Label) error {
-	out := runOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
+	out := taskOutput[runResult]{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
 	for i, in := range f.inputs {
 		out.Results = append(out.Results, runResult{Input: in, Labels: labels[i]})
 	}

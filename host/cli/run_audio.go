@@ -9,7 +9,6 @@ import (
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
-	"github.com/hfhost/hfhost/host/pipeline"
 	"github.com/hfhost/hfhost/host/pipeline/audio"
 	"github.com/hfhost/hfhost/host/pipeline/generate"
 	audioproc "github.com/hfhost/hfhost/host/preprocess/audio"
@@ -60,15 +59,6 @@ func runAudioClassification(ctx context.Context, e *env, m *backend.Manager, d *
 	return e.writeLabels(f, sess, d, task, stats, labels)
 }
 
-type asrRunOutput struct {
-	Model   string         `json:"model"`
-	Task    models.Task    `json:"task"`
-	Backend string         `json:"backend"`
-	Trace   backend.Trace  `json:"trace"`
-	Results []asrRunResult `json:"results"`
-	Stats   pipeline.Stats `json:"stats"`
-}
-
 type asrRunResult struct {
 	Input string `json:"input"`
 	Text  string `json:"text"`
@@ -101,7 +91,7 @@ func runSpeechRecognition(ctx context.Context, e *env, m *backend.Manager, d *mo
 	if err != nil {
 		return err
 	}
-	out := asrRunOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
+	out := taskOutput[asrRunResult]{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
 	for i, in := range f.inputs {
 		out.Results = append(out.Results, asrRunResult{Input: in, Text: texts[i]})
 	}

@@ -6,23 +6,12 @@ import (
 
 	"github.com/hfhost/hfhost/host/backend"
 	"github.com/hfhost/hfhost/host/models"
-	"github.com/hfhost/hfhost/host/pipeline"
 	"github.com/hfhost/hfhost/host/pipeline/generate"
 )
 
 // generateMaxNewTokens is how many tokens hfhost run generates per prompt (fewer when the model
 // emits an eos token first). There is no flag for it yet.
 const generateMaxNewTokens = 20
-
-type generateRunOutput struct {
-	Model        string             `json:"model"`
-	Task         models.Task        `json:"task"`
-	Backend      string             `json:"backend"`
-	Trace        backend.Trace      `json:"trace"`
-	MaxNewTokens int                `json:"max_new_tokens"`
-	Results      []generateRunEntry `json:"results"`
-	Stats        pipeline.Stats     `json:"stats"`
-}
 
 type generateRunEntry struct {
 	Text string `json:"text"`
@@ -33,14 +22,8 @@ type generateRunEntry struct {
 // runTextGeneration is hfhost run for a decoder-only text-generation model: greedy search for
 // up to generateMaxNewTokens tokens per --text, the key/value cache kept in the plugin.
 func runTextGeneration(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
-	if len(f.inputs) > 0 {
-		return &usageError{fmt.Sprintf("model %s is a %s model: give prompts with --text, not input files", d.Path, task)}
-	}
-	if len(f.text.texts) == 0 {
-		return &usageError{"no input: give one or more prompts with --text TEXT"}
-	}
-	if len(f.text.pairs) > 0 {
-		return &usageError{fmt.Sprintf("model %s is a %s model: --text-pair does not apply; give prompts with --text", d.Path, task)}
+	if err := textTaskInputs(d, task, f, false); err != nil {
+		return err
 	}
 	sess, err := openSession(ctx, m, d, fam, f)
 	if err != nil {
@@ -51,7 +34,7 @@ func runTextGeneration(ctx context.Context, e *env, m *backend.Manager, d *model
 	if err != nil {
 		return err
 	}
-	out := generateRunOutput{Model: d.Path, Task: task, MaxNewTokens: generateMaxNewTokens}
+	out := taskOutput[generateRunEntry]{Model: d.Path, Task: task, MaxNewTokens: generateMaxNewTokens}
 	for _, text := range f.text.texts {
 		res, st, err := gen.Generate(ctx, text, generateMaxNewTokens)
 		if err != nil {

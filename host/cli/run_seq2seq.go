@@ -12,16 +12,6 @@ import (
 	"github.com/hfhost/hfhost/host/pipeline/generate"
 )
 
-type text2textRunOutput struct {
-	Model        string              `json:"model"`
-	Task         models.Task         `json:"task"`
-	Backend      string              `json:"backend"`
-	Trace        backend.Trace       `json:"trace"`
-	MaxNewTokens int                 `json:"max_new_tokens"`
-	Results      []text2textRunEntry `json:"results"`
-	Stats        pipeline.Stats      `json:"stats"`
-}
-
 type text2textRunEntry struct {
 	Text string `json:"text"`
 	generate.Text2TextResult
@@ -32,14 +22,8 @@ type text2textRunEntry struct {
 // bart, marian with a tokenizer.json...): greedy search for up to generateMaxNewTokens tokens per
 // --text, the encoder output and the key/value caches kept in the plugin.
 func runText2TextGeneration(ctx context.Context, e *env, m *backend.Manager, d *models.Dir, fam models.Family, task models.Task, f *runFlags) error {
-	if len(f.inputs) > 0 {
-		return &usageError{fmt.Sprintf("model %s is a %s model: give texts with --text, not input files", d.Path, task)}
-	}
-	if len(f.text.texts) == 0 {
-		return &usageError{"no input: give one or more texts with --text TEXT"}
-	}
-	if len(f.text.pairs) > 0 {
-		return &usageError{fmt.Sprintf("model %s is a %s model: --text-pair does not apply; give texts with --text", d.Path, task)}
+	if err := textTaskInputs(d, task, f, false); err != nil {
+		return err
 	}
 	graphs, err := generate.Seq2SeqGraphs(d, models.Variant(f.variant))
 	if err != nil {
@@ -54,7 +38,7 @@ func runText2TextGeneration(ctx context.Context, e *env, m *backend.Manager, d *
 	if err != nil {
 		return err
 	}
-	out := text2textRunOutput{Model: d.Path, Task: task, MaxNewTokens: generateMaxNewTokens}
+	out := taskOutput[text2textRunEntry]{Model: d.Path, Task: task, MaxNewTokens: generateMaxNewTokens}
 	for _, text := range f.text.texts {
 		res, st, err := gen.Generate(ctx, text, generateMaxNewTokens)
 		if err != nil {
@@ -73,16 +57,6 @@ func runText2TextGeneration(ctx context.Context, e *env, m *backend.Manager, d *
 		fmt.Fprintln(e.stdout, r.GeneratedText)
 	}
 	return nil
-}
-
-type speechSeq2SeqRunOutput struct {
-	Model        string                  `json:"model"`
-	Task         models.Task             `json:"task"`
-	Backend      string                  `json:"backend"`
-	Trace        backend.Trace           `json:"trace"`
-	MaxNewTokens int                     `json:"max_new_tokens"`
-	Results      []speechSeq2SeqRunEntry `json:"results"`
-	Stats        pipeline.Stats          `json:"stats"`
 }
 
 type speechSeq2SeqRunEntry struct {
@@ -116,7 +90,7 @@ func runSpeechSeq2Seq(ctx context.Context, e *env, m *backend.Manager, d *models
 	if maxNew <= 0 {
 		maxNew = generateMaxNewTokens
 	}
-	out := speechSeq2SeqRunOutput{Model: d.Path, Task: task, MaxNewTokens: maxNew}
+	out := taskOutput[speechSeq2SeqRunEntry]{Model: d.Path, Task: task, MaxNewTokens: maxNew}
 	for i, clip := range clips {
 		res, st, err := asr.Transcribe(ctx, clip, maxNew)
 		if err != nil {
@@ -178,9 +152,9 @@ func runImageToText(ctx context.Context, e *env, m *backend.Manager, d *models.D
 	}
 	e.reportBackend(f, sess)
 	if f.jsonOut {
-		return e.writeJSON(map[string]any{
-			"model": d.Path, "task": task, "backend": sess.Backend(), "trace": sess.Trace(),
-			"max_new_tokens": generateMaxNewTokens, "results": results, "stats": stats,
+		return e.writeJSON(taskOutput[imageToTextRunEntry]{
+			Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(),
+			MaxNewTokens: generateMaxNewTokens, Results: results, Stats: stats,
 		})
 	}
 	for _, r := range results {

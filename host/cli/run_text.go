@@ -23,15 +23,6 @@ func (f *textFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.pairs, "text-pair", "second text of a pair, one per --text in order (repeatable; text models)")
 }
 
-type textRunOutput struct {
-	Model   string          `json:"model"`
-	Task    models.Task     `json:"task"`
-	Backend string          `json:"backend"`
-	Trace   backend.Trace   `json:"trace"`
-	Results []textRunResult `json:"results"`
-	Stats   pipeline.Stats  `json:"stats"`
-}
-
 type textRunResult struct {
 	Text     string           `json:"text"`
 	TextPair string           `json:"text_pair,omitempty"`
@@ -66,7 +57,7 @@ func runTextClassification(ctx context.Context, e *env, m *backend.Manager, d *m
 	if err != nil {
 		return err
 	}
-	out := textRunOutput{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
+	out := taskOutput[textRunResult]{Model: d.Path, Task: task, Backend: sess.Backend(), Trace: sess.Trace(), Stats: stats}
 	for i, t := range f.text.texts {
 		r := textRunResult{Text: t, Labels: labels[i]}
 		if pairs != nil {

@@ -61,7 +61,7 @@ func textTaskInputs(d *models.Dir, task models.Task, f *runFlags, pairs bool) er
 		return &usageError{"no input: give one or more texts with --text TEXT"}
 	}
 	if len(f.text.pairs) > 0 {
-		return &usageError{fmt.Sprintf("model %s is a %s model: it takes single texts, not --text-pair", d.Path, task)}
+		return &usageError{fmt.Sprintf("model %s is a %s model: --text-pair does not apply; it takes single texts, not --text-pair", d.Path, task)}
 	}
 	return nil
 }
